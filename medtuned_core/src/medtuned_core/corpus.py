@@ -1,0 +1,38 @@
+"""Helpers task loaders share: finding a split's file, reading lines with their numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from .errors import MissingDataError
+
+# Canonical split -> the file-name stems corpora use for it (BioBERT "devel", i2b2 "dev", HF "validation").
+SPLIT_ALIASES = {
+    "train": ("train",),
+    "validation": ("validation", "valid", "dev", "devel"),
+    "test": ("test",),
+}
+
+
+class MissingSplitError(MissingDataError, FileNotFoundError):
+    """The task folder exists but holds no file for the split."""
+
+
+def split_file(task: str, folder: Path, split: str, patterns: Sequence[str]) -> Path:
+    """The first existing ``folder / pattern.format(split=alias)`` over the split's aliases."""
+    tried = []
+    for alias in SPLIT_ALIASES.get(split, (split,)):
+        for pattern in patterns:
+            path = folder / pattern.format(split=alias)
+            if path.exists():
+                return path
+            tried.append(path.name)
+    raise MissingSplitError(task, folder / tried[0], f"No file for split {split!r}; looked for: {', '.join(tried)}.")
+
+
+def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """``(1-based line number, line without its newline)``; tolerates a UTF-8 BOM and CRLF endings."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        for lineno, line in enumerate(fh, 1):
+            yield lineno, line.rstrip("\r\n")

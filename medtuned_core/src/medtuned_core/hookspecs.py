@@ -1,0 +1,44 @@
+"""The MedTuned hook specifications: one hook to declare tasks, four to run them.
+
+Task hooks are ``firstresult``: each plugin returns ``None`` for tasks it does not handle, so the
+provider answers for its own tasks and a third-party plugin may override one hook of any task by
+answering first (``@hookimpl(tryfirst=True)``). Documented in docs/plugins.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from .types import Parsed, TaskInfo
+
+hookspec = pluggy.HookspecMarker("medtuned")
+hookimpl = pluggy.HookimplMarker("medtuned")
+
+
+@hookspec
+def medtuned_register_tasks() -> Sequence[TaskInfo]:
+    """Return the metadata of every task this plugin provides."""
+
+
+@hookspec(firstresult=True)
+def medtuned_load_corpus(task: TaskInfo, data_dir: Path, split: str, options: dict[str, Any]) -> Iterable[dict[str, Any]] | None:
+    """Yield the examples of ``split`` from ``data_dir / task.data_folder``, in corpus order; each has a unique ``id``."""
+
+
+@hookspec(firstresult=True)
+def medtuned_render_instruction(task: TaskInfo, example: dict[str, Any], instruction: str) -> dict[str, Any] | None:
+    """Turn one example into ``{"input", "output"}`` (plus optional ``choices`` / ``tagging`` hints) under ``instruction``."""
+
+
+@hookspec(firstresult=True)
+def medtuned_parse_output(task: TaskInfo, text: str, input: str | None, reference: str | None) -> Parsed | None:
+    """Read a model's free text (or a gold output) as structure; must never raise."""
+
+
+@hookspec(firstresult=True)
+def medtuned_score(task: TaskInfo, golds: Sequence[Parsed], preds: Sequence[Parsed], rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """Score parsed predictions against parsed golds: ``{"metric": name, "score": 0..1, ...details}``."""

@@ -1,0 +1,94 @@
+"""Rendering task examples into Alpaca rows through the load and render hooks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import CorpusFormatError, MedTunedError
+from .plugins import Registry
+from .types import TaskInfo
+
+ALPACA_KEYS = ("instruction", "input", "output")
+
+
+def load_templates(path: str | Path) -> dict[str, tuple[str, ...]]:
+    """A user's templates file: a JSON object mapping task name to a list of instruction strings."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MedTunedError(f"{path}: templates file not found") from None
+    except json.JSONDecodeError as exc:
+        raise CorpusFormatError(path, exc.lineno, f"invalid JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise CorpusFormatError(path, 1, "expected a JSON object mapping task name to a list of instructions")
+    out = {}
+    for task, items in data.items():
+        if not isinstance(items, list) or not items or not all(isinstance(s, str) and s.strip() for s in items):
+            raise CorpusFormatError(path, None, f"templates for {task!r} must be a non-empty list of strings")
+        out[task] = tuple(items)
+    return out
+
+
+def choose_template(seed: int, task: str, split: str, example_id: str, n: int) -> int:
+    """A seeded choice that depends on the example, not on its position.
+
+    Keying on the example id means a sampled subset gets the same instruction as the full render,
+    and adding rows elsewhere in a mix does not reshuffle every template.
+    """
+    key = f"{seed}\x1f{task}\x1f{split}\x1f{example_id}".encode()
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") % n
+
+
+def task_templates(task: TaskInfo, custom: Mapping[str, Sequence[str]] | None) -> tuple[str, tuple[str, ...]]:
+    """``(set name, templates)``: the user's set for this task if given, else the built-in one."""
+    if custom and task.name in custom:
+        return "custom", tuple(custom[task.name])
+    return "builtin", task.templates
+
+
+def render_examples(
+    registry: Registry,
+    task: TaskInfo,
+    examples: Iterable[dict[str, Any]],
+    split: str,
+    seed: int = 0,
+    templates: Mapping[str, Sequence[str]] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Alpaca rows (``instruction``, ``input``, ``output``, ``task``, ``template_id``, ``id`` + hints)."""
+    set_name, items = task_templates(task, templates)
+    for example in examples:
+        example_id = str(example["id"])
+        tid = choose_template(seed, task.name, split, example_id, len(items))
+        body = registry.render(task, example, items[tid])
+        row = {"instruction": items[tid], "input": body["input"], "output": body["output"], "task": task.name, "template_id": f"{set_name}:{tid}", "id": example_id}
+        for key, value in body.items():
+            row.setdefault(key, value)
+        yield row
+
+
+def render_split(
+    registry: Registry,
+    task: TaskInfo,
+    data_dir: str | Path,
+    split: str,
+    seed: int = 0,
+    templates: Mapping[str, Sequence[str]] | None = None,
+    options: dict[str, Any] | None = None,
+    limit: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    """One task split, in corpus order, through the load and render hooks."""
+    examples = registry.load(task, data_dir, split, options)
+    for i, row in enumerate(render_examples(registry, task, examples, split, seed, templates)):
+        if limit is not None and i >= limit:
+            return
+        yield row
+
+
+def alpaca(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The training view of a row: the Alpaca fields plus task and template id."""
+    return {k: row[k] for k in (*ALPACA_KEYS, "task", "template_id", "id") if k in row}
