@@ -1,0 +1,198 @@
+"""Answer extraction: MedQA options, PubMedQA decisions, free text; never raising on any string."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from medtuned_core import Parsed
+from medtuned_tasks_qa.parser import options_from_input, parse_decision, parse_free_text, parse_option, parse_pmc_llama
+from medtuned_tasks_qa.render import render_medqa
+
+OPTIONS = {"A": "Ampicillin", "B": "Ceftriaxone", "C": "Doxycycline", "D": "Nitrofurantoin"}
+EXAMPLE = {
+    "id": "1",
+    "question": "A pregnant woman has a urinary infection. Which drug is safest?",
+    "options": OPTIONS,
+    "answer_idx": "D",
+    "answer": "Nitrofurantoin",
+}
+INPUT = render_medqa(EXAMPLE)["input"]
+
+
+def test_options_are_read_back_from_the_rendered_input():
+    assert options_from_input(INPUT) == OPTIONS
+    pmc = "Reply with one option.\n\n###Question: Which?\n###Options:\nA. one\nB. two\nC. three\nD. four\n"
+    assert options_from_input(pmc) == {"A": "one", "B": "two", "C": "three", "D": "four"}
+    assert options_from_input("A. lonely line") == {} and options_from_input(None) == {} and options_from_input("") == {}
+    # Only the trailing run that starts at A counts: a question line that looks like an option is not one.
+    assert options_from_input("C. difficile is suspected.\n\nA. x\nB. y") == {"A": "x", "B": "y"}
+
+
+@pytest.mark.parametrize(
+    "text, letter",
+    [
+        ("D. Nitrofurantoin", "D"),  # our output form
+        ("###Answer: OPTION D IS CORRECT.", "D"),  # PMC-LLaMA's
+        ("OPTION B IS CORRECT", "B"),
+        ("The answer is (B)", "B"),
+        ("The answer is (b).", "B"),
+        ("the correct answer is c", "C"),
+        ("Answer: B", "B"),
+        ("**Answer:** C", "C"),
+        ("B.", "B"),
+        ("B", "B"),
+        ("(C) Doxycycline", "C"),
+        ("c) doxycycline", "C"),
+        ("A: Ampicillin, because it is safe.", "A"),
+        ("nitrofurantoin", "D"),  # the option's text without its letter
+        ("I would give Doxycycline here.", "C"),
+        ("The best choice is ceftriaxone.", "B"),
+        ("The answer is nitrofurantoin. Ampicillin has high resistance rates.", "D"),
+        ("The correct option is A", "A"),
+        ("Option C is the best answer here.", "C"),
+        ("Final answer: \\boxed{D}", "D"),
+        # several mentions: the explicit final answer wins
+        ("Option A is tempting and option B covers the organism, but the answer is (D).", "D"),
+        ("Ampicillin and ceftriaxone are possible. Doxycycline is contraindicated. Answer: D", "D"),
+        ("The answer is B. Wait, reconsidering the pregnancy, the final answer is D.", "D"),
+        ("A. Ampicillin is wrong. The correct answer is C.", "C"),
+    ],
+)
+def test_medqa_answers(text, letter):
+    parsed = parse_option(text, OPTIONS)
+    assert parsed.ok and parsed.value == letter, parsed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "I am not sure.",
+        "Ampicillin or ceftriaxone would both work.",  # two options, no conclusion
+        "Option A or option B.",
+        "The answer is a difficult one.",  # the article, not option A
+        "A 24-year-old woman needs treatment.",
+    ],
+)
+def test_medqa_unparseable(text):
+    parsed = parse_option(text, OPTIONS)
+    assert not parsed.ok and parsed.value is None and parsed.diagnostics["reason"]
+
+
+def test_medqa_letter_outside_the_options_is_unparsed():
+    parsed = parse_option("The answer is E", OPTIONS)
+    assert not parsed.ok and "not among the options ABCD" in parsed.diagnostics["reason"]
+    assert parse_option("The answer is E", None).value == "E"  # without the options, A-J are possible
+
+
+def test_medqa_without_input_reads_letters_only():
+    assert parse_option("Nitrofurantoin", None).ok is False
+    assert parse_option("OPTION D IS CORRECT.", None).value == "D"
+
+
+def test_medqa_overlapping_option_texts_prefer_the_longer():
+    options = {"A": "Hepatitis", "B": "Autoimmune hepatitis", "C": "Cirrhosis"}
+    assert parse_option("This is autoimmune hepatitis.", options).value == "B"
+
+
+def test_echoed_prompt_is_ignored():
+    echoed = "### Instruction:\nPick.\n\n### Input:\n" + INPUT + "\n\n### Output:\nC. Doxycycline"
+    assert parse_option(echoed, OPTIONS).value == "C"
+
+
+@pytest.mark.parametrize(
+    "text, decision",
+    [
+        ("yes", "yes"),
+        ("No", "no"),
+        ("maybe", "maybe"),
+        ("Yes. The trial showed a clear benefit.", "yes"),
+        ("The answer is no.", "no"),
+        ("Answer: maybe", "maybe"),
+        ("No clear answer emerges from the data; the answer is maybe.", "maybe"),
+        ("The evidence is inconclusive.", "maybe"),
+        ("Final decision: YES", "yes"),
+        ('"no"', "no"),
+    ],
+)
+def test_pubmedqa_decisions(text, decision):
+    parsed = parse_decision(text)
+    assert parsed.ok and parsed.value == decision
+
+
+@pytest.mark.parametrize("text", ["", "The study was well designed.", "Could be yes or no."])
+def test_pubmedqa_unparseable(text):
+    parsed = parse_decision(text)
+    assert not parsed.ok and parsed.value is None
+
+
+def test_free_text():
+    assert parse_free_text("  Rest and fluids. ") == Parsed("Rest and fluids.", ok=True)
+    assert parse_free_text(" \n").ok is False
+
+
+def test_pmc_llama_option_rows():
+    pmc_input = "Reply with one option.\n\n###Question: Which?\n###Options:\nA. one\nB. two\nC. three\nD. four"
+    gold = "###Answer: OPTION C IS CORRECT."
+    assert parse_pmc_llama(gold, pmc_input, None).value == {"text": gold, "option": "C"}
+    assert parse_pmc_llama("The answer is three.", pmc_input, gold).value == {"text": "The answer is three.", "option": "C"}
+    assert parse_pmc_llama("no idea", pmc_input, gold).value["option"] is None
+    free = parse_pmc_llama("A slow heart rate.", "###Term: Bradycardia", "A heart rate below 60.")
+    assert free.ok and free.value == {"text": "A slow heart rate.", "option": None}
+    assert not parse_pmc_llama("", None, gold).ok
+
+
+_messy = st.one_of(
+    st.text(max_size=300),
+    st.lists(
+        st.one_of(
+            st.sampled_from(
+                [
+                    "answer",
+                    "Answer:",
+                    " is ",
+                    "OPTION",
+                    "IS CORRECT",
+                    "(",
+                    ")",
+                    "[",
+                    "A",
+                    "b",
+                    "E",
+                    ".",
+                    "\n",
+                    "yes",
+                    "no",
+                    "maybe",
+                    "\\boxed{",
+                    "}",
+                    "###",
+                    "*",
+                ]
+            ),
+            st.text(max_size=6),
+        ),
+        max_size=40,
+    ).map("".join),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(text=_messy, input=st.one_of(st.none(), st.just(INPUT), st.text(max_size=80)))
+def test_parsers_never_raise(text, input):
+    for parsed in (
+        parse_option(text, options_from_input(input) or None),
+        parse_decision(text),
+        parse_free_text(text),
+        parse_pmc_llama(text, input, None),
+        parse_pmc_llama(text, input, "OPTION A IS CORRECT"),
+    ):
+        assert isinstance(parsed, Parsed)
+        assert parsed.ok or parsed.value is None
+    option = parse_option(text, OPTIONS)
+    assert option.value is None or option.value in OPTIONS
+    decision = parse_decision(text)
+    assert decision.value in (None, "yes", "no", "maybe")
