@@ -80,3 +80,13 @@ def test_bad_corpus_line_names_file_and_line(tmp_path):
     reg = make_registry([toy_module()], autoload=False)
     with pytest.raises(CorpusFormatError, match=r"train.tsv:2: expected"):
         list(render_split(reg, reg.get("toy-yesno"), tmp_path, "train"))
+
+
+def test_atomic_writes_get_the_usual_file_mode(tmp_path):
+    import os
+
+    target = tmp_path / "out.jsonl"
+    write_jsonl(target, [{"a": 1}])
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -12,6 +12,9 @@ from typing import Any, TextIO
 
 from .errors import CorpusFormatError
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for each non-blank line; a bad line raises with its number."""
@@ -46,6 +49,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the final file the usual mode
     try:
         yield tmp_path
         os.replace(tmp_path, target)
