@@ -6,10 +6,10 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from medtuned_core.plugins import make_registry
 from plugin_helpers import TOY_SAMPLES, toy_module
 
 from medtuned_core import cli as cli_module
+from medtuned_core.plugins import make_registry
 
 
 @pytest.fixture
@@ -100,4 +100,4 @@ def test_score_json_and_bad_line(run, tmp_path):
 
 
 def test_render_task_option_parsing():
-    assert cli_module.parse_options(("fold=3", "name=x", "sources=[\"a\"]")) == {"fold": 3, "name": "x", "sources": ["a"]}
+    assert cli_module.parse_options(("fold=3", "name=x", 'sources=["a"]')) == {"fold": 3, "name": "x", "sources": ["a"]}

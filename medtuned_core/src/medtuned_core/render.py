@@ -65,7 +65,14 @@ def render_examples(
         example_id = str(example["id"])
         tid = choose_template(seed, task.name, split, example_id, len(items))
         body = registry.render(task, example, items[tid])
-        row = {"instruction": items[tid], "input": body["input"], "output": body["output"], "task": task.name, "template_id": f"{set_name}:{tid}", "id": example_id}
+        row = {
+            "instruction": items[tid],
+            "input": body["input"],
+            "output": body["output"],
+            "task": task.name,
+            "template_id": f"{set_name}:{tid}",
+            "id": example_id,
+        }
         for key, value in body.items():
             row.setdefault(key, value)
         yield row

@@ -27,6 +27,7 @@ from .render import render_split
 from .scoring import score_rows
 from .types import Parsed, TaskInfo
 
+
 def shared_corpora() -> Path | None:
     """The real corpora (``../shared/corpora`` beside the repository, or ``$MEDTUNED_SHARED_CORPORA``).
 
@@ -49,7 +50,9 @@ def requires_corpora():
 # Text that looks like model output: answer-ish lines, tags, labels, unicode and control characters.
 _messy_text = st.one_of(
     st.text(max_size=400),
-    st.lists(st.one_of(st.sampled_from([" : ", ":", "B", "I", "O", "B-", "\n", "###", "Output", "(", ")", ",", " "]), st.text(max_size=12)), max_size=60).map("".join),
+    st.lists(st.one_of(st.sampled_from([" : ", ":", "B", "I", "O", "B-", "\n", "###", "Output", "(", ")", ",", " "]), st.text(max_size=12)), max_size=60).map(
+        "".join
+    ),
 )
 
 
@@ -122,7 +125,11 @@ class TaskPluginConformance:
             assert again == items, f"{name}/{split}: two renders with one seed differ"
 
     def test_gold_scores_perfect(self) -> None:
-        rows = [{"task": r["task"], "id": r["id"], "input": r["input"], "reference": r["output"], "prediction": r["output"]} for items in self._rows().values() for r in items]
+        rows = [
+            {"task": r["task"], "id": r["id"], "input": r["input"], "reference": r["output"], "prediction": r["output"]}
+            for items in self._rows().values()
+            for r in items
+        ]
         for name, result in score_rows(self._registry(), rows).items():
             assert result["unparsed"] == 0, (name, result)
             assert result["score"] == 1.0, (name, result)
