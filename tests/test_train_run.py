@@ -98,3 +98,11 @@ def test_cli_dry_run_and_refusals(tiny_model_dir: Path, data_dir: Path, tmp_path
     assert result.exit_code != 0 and "no train.jsonl" in result.output
     result = runner.invoke(cli, ["train", "--data", str(data_dir), "--out", str(out)])
     assert result.exit_code != 0 and "missing --model" in result.output
+
+
+def test_time_budget_stops_training_and_still_exports(tiny_model_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "budget"
+    export = train({**FAST, "model": str(tiny_model_dir), "data": str(data_dir), "out": str(out), "max_steps": 500, "max_minutes": 1e-6})
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["summary"]["global_step"] == 1  # stopped after the first step crossed the budget
+    assert (export / "model.safetensors").is_file()

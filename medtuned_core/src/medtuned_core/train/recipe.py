@@ -66,6 +66,7 @@ class TrainConfig:
     max_eval_rows: int | None = 1000
     export_dtype: str | None = None  # None: the training dtype
     threads: int | None = None  # torch CPU threads per process (None: torch's default)
+    max_minutes: float | None = None  # wall-clock budget for optimisation; stops after the step that crosses it
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -221,6 +222,8 @@ def validate(config: TrainConfig) -> None:
         problems.append("set epochs > 0 or max_steps > 0")
     if config.warmup_steps < 0:
         problems.append("warmup_steps must be >= 0")
+    if config.max_minutes is not None and config.max_minutes <= 0:
+        problems.append("max_minutes must be positive")
     if problems:
         raise MedTunedError("invalid training configuration: " + "; ".join(problems))
 

@@ -166,7 +166,7 @@ def format_log(logs: Mapping[str, Any]) -> str:
     return "  ".join(shown)
 
 
-def make_callbacks(out: Path, console: Console, resumed_from: Path | None):
+def make_callbacks(out: Path, console: Console, resumed_from: Path | None, max_minutes: float | None = None):
     from transformers import TrainerCallback
 
     main = dist_utils.is_main_process()
@@ -216,7 +216,31 @@ def make_callbacks(out: Path, console: Console, resumed_from: Path | None):
                 self.progress.stop()
             self._event(event="train_end", global_step=state.global_step)
 
-    return [RunLog()]
+    class TimeBudget(TrainerCallback):
+        """Stop after the step that crosses ``max_minutes`` of optimisation (a bounded demo or calibration run).
+
+        Ranks agree through an all-reduce, so no process waits for a collective another has left."""
+
+        started = 0.0
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.started = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            over = time.perf_counter() - self.started > max_minutes * 60
+            if dist_utils.world_size() > 1:
+                import torch
+                import torch.distributed as dist
+
+                flag = torch.tensor([int(over)])
+                dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+                over = bool(flag.item())
+            if over:
+                console.print(f"time budget of {max_minutes:g} min reached at step {state.global_step}: stopping")
+                control.should_training_stop = True
+                control.should_save = True
+
+    return [RunLog()] + ([TimeBudget()] if max_minutes else [])
 
 
 def training_arguments(config: TrainConfig, ds_config: dict[str, Any] | None, checkpoints: Path, precision: str, has_eval: bool, configured_state: bool):
@@ -381,7 +405,7 @@ def run_training(config: TrainConfig, *, dry_run: bool = False) -> Path:
         eval_dataset=ExampleDataset(eval_examples) if eval_examples else None,
         data_collator=make_collator(tokenizer, packing=config.packing),
         processing_class=tokenizer,
-        callbacks=make_callbacks(out, console, resume_from),
+        callbacks=make_callbacks(out, console, resume_from, config.max_minutes),
         batch_plan={"max_rows": config.per_device_batch_size, "max_tokens": max_tokens, "padded": not config.packing, "seed": config.seed},
     )
     # Our RunLog shows progress and losses; the Trainer's printer/tqdm callbacks would print every log dict again.
