@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from plugin_helpers import TOY_SAMPLES, toy_module
+
+from medtuned_core import MissingDataError, Parsed, UnknownTaskError, hookimpl
 from medtuned_core.errors import PluginError
 from medtuned_core.plugins import make_registry
 from medtuned_core.render import render_split
 from medtuned_core.scoring import score_rows
-from plugin_helpers import TOY_SAMPLES, toy_module
-
-from medtuned_core import MissingDataError, Parsed, UnknownTaskError, hookimpl
 
 
 def test_in_process_plugin_registers_its_task():

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from plugin_helpers import TOY_SAMPLES, toy_module
+
+from medtuned_core import CorpusFormatError
 from medtuned_core.jsonl import atomic_writer, read_jsonl, write_jsonl
 from medtuned_core.plugins import make_registry
 from medtuned_core.prompt import format_prompt, format_record, strip_prompt_echo
 from medtuned_core.render import choose_template, load_templates, render_split
-from plugin_helpers import TOY_SAMPLES, toy_module
-
-from medtuned_core import CorpusFormatError
 
 
 def test_one_prompt_format_for_training_and_evaluation():

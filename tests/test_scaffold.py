@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from medtuned_core.cli import cli
 from medtuned_core.plugins import make_registry
 from medtuned_core.render import render_split

@@ -1,0 +1,199 @@
+"""``medtuned evaluate`` and ``medtuned predict`` (torch and transformers load only when a command runs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .. import cli as core_cli
+from ..cli import data_dir_option, echo_json, option_option, parse_options, templates_option
+from ..errors import MedTunedError
+
+model_option = click.option("--model", required=True, help="Model folder, hub id, or the alias smollm2-135m.")
+backend_option = click.option("--backend", type=click.Choice(["hf", "vllm"]), default="hf", show_default=True, help="vllm is optional (GPU).")
+dtype_option = click.option("--dtype", default="auto", show_default=True, help="float32, bfloat16, float16 or auto.")
+threads_option = click.option("--threads", type=int, help="torch CPU threads (default: torch's choice).")
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+@click.command()
+@model_option
+@click.option("--tasks", help="Comma-separated task names.")
+@click.option("--family", help="Every task of this family (ner, re, nli, cls, qa...).")
+@data_dir_option
+@click.option("--split", default="test", show_default=True)
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder (resumes if it holds this run).")
+@click.option("--limit", type=int, help="First N examples of each task.")
+@click.option(
+    "--mode",
+    type=click.Choice(["generate", "score"]),
+    default="generate",
+    show_default=True,
+    help="score: constrained labels / ranked choices where the task allows.",
+)
+@backend_option
+@click.option("--batch-size", default=8, show_default=True)
+@templates_option
+@option_option
+@click.option("--seed", default=0, show_default=True, help="Template choice seed.")
+@dtype_option
+@click.option("--max-new-tokens", default=512, show_default=True, help="Upper bound of the generation budget.")
+@click.option(
+    "--tagging",
+    type=click.Choice(["verify", "incremental"]),
+    default="verify",
+    show_default=True,
+    help="Exact constrained greedy by verify-and-fix passes, or one call per word.",
+)
+@click.option("--lookahead", type=int, help="verify: labels guessed per pass (default: no limit).")
+@click.option("--chunk-tokens", type=int, help="verify: tokens per row per pass (default: 32 on CPU, the whole remaining answer on a GPU).")
+@click.option("--reference", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="JSON of published figures for results.md.")
+@click.option("--overwrite", is_flag=True, help="Discard predictions already in --out.")
+@threads_option
+@click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON.")
+def evaluate(
+    model: str,
+    tasks: str | None,
+    family: str | None,
+    data_dir: Path | None,
+    split: str,
+    out: Path,
+    limit: int | None,
+    mode: str,
+    backend: str,
+    batch_size: int,
+    templates: Path | None,
+    options: tuple[str, ...],
+    seed: int,
+    dtype: str,
+    max_new_tokens: int,
+    tagging: str,
+    lookahead: int | None,
+    chunk_tokens: int | None,
+    reference: Path | None,
+    overwrite: bool,
+    threads: int | None,
+    as_json: bool,
+) -> None:
+    """Run a model on task splits, parse and score its answers; write predictions, metrics and tables to --out."""
+    from .runner import evaluate as run
+
+    if not tasks and not family:
+        raise MedTunedError("choose tasks: --tasks a,b or --family ner")
+    _set_threads(threads)
+    metrics = run(
+        model,
+        tasks,
+        data_dir,
+        split,
+        out,
+        mode,
+        limit,
+        family=family,
+        backend=backend,
+        batch_size=batch_size,
+        templates=templates,
+        seed=seed,
+        options=parse_options(options),
+        dtype=None if dtype == "auto" else dtype,
+        max_new_tokens=max_new_tokens,
+        tagging=tagging,
+        lookahead=lookahead,
+        chunk_tokens="auto" if chunk_tokens is None else chunk_tokens,
+        reference=reference,
+        overwrite=overwrite,
+        registry=core_cli.registry(),
+    )
+    if as_json:
+        return echo_json(metrics)
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{metrics['run']['model_label']} · {split} · {mode}")
+    for col in ("task", "metric", "score", "n", "unparsed", "ex/s"):
+        table.add_column(col)
+    for name, r in metrics["tasks"].items():
+        speed = r.get("examples_per_s")
+        table.add_row(name, str(r["metric"]), f"{r['score']:.4f}", str(r["n"]), str(r["unparsed"]), "—" if speed is None else f"{speed:.2f}")
+    Console().print(table)
+    click.echo(f"wrote {out}/predictions.jsonl, metrics.json, results.md, results.png", err=True)
+
+
+@click.command()
+@model_option
+@click.option("--task", required=True, help="The task to apply, e.g. ncbi-disease.")
+@click.argument("text", required=False)
+@click.option(
+    "--file", "file", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Text file: one input per line (TAB between the parts of a pair)."
+)
+@click.option("--mode", type=click.Choice(["generate", "score"]), default="score", show_default=True)
+@data_dir_option
+@templates_option
+@backend_option
+@dtype_option
+@threads_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+def predict(
+    model: str,
+    task: str,
+    text: str | None,
+    file: Path | None,
+    mode: str,
+    data_dir: Path | None,
+    templates: Path | None,
+    backend: str,
+    dtype: str,
+    threads: int | None,
+    as_json: bool,
+) -> None:
+    """Apply one task to your own text and print the result (entities highlighted, or the label)."""
+    from ..render import load_templates
+    from .predict import predict as run
+
+    if (text is None) == (file is None):
+        raise MedTunedError("give either TEXT or --file")
+    _set_threads(threads)
+    if file is not None:
+        raw = file.read_text(encoding="utf-8")
+        # One input per line for label tasks; a tagging task splits sentences itself, so keep paragraphs.
+        texts = [line for line in raw.splitlines() if line.strip()]
+    else:
+        texts = [text.replace("\\t", "\t")]
+    custom = load_templates(templates) if templates else None
+    items = run(
+        model,
+        task,
+        texts,
+        mode=mode,
+        registry=core_cli.registry(),
+        data_dir=data_dir,
+        templates=custom,
+        backend=backend,
+        dtype=None if dtype == "auto" else dtype,
+    )
+    if as_json:
+        return click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console()
+    for item in items:
+        if "entities" in item:
+            shown = Text(item["source"])
+            for ent in item["entities"]:
+                shown.stylize("bold black on yellow", ent["start"], ent["end"])
+            console.print(shown)
+            listed = ", ".join(f"{e['text']}" + (f" ({e['type']})" if e["type"] else "") for e in item["entities"]) or "no entity found"
+            console.print(Text(f"  → {listed}", style="dim"))
+        else:
+            label = item["parsed"] if item["ok"] else f"(unparsed) {item['output'].strip()}"
+            console.print(Text(item["input"], style="dim"))
+            console.print(Text(f"  → {label}", style="bold"))

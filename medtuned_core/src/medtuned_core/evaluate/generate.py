@@ -1,0 +1,61 @@
+"""Free generation with the Hugging Face backend: batched greedy decoding.
+
+Prompts are left-padded (decoder-only models continue from the right edge), the runner hands them
+over sorted by length so a batch wastes little padding, and decoding stops at EOS or when the model
+starts a new ``###`` block. The study decoded with 4 beams and 512 new tokens; greedy search with a
+budget from the task's expected output length gives the same answers far faster on fine-tuned
+models, which put nearly all probability on one continuation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from ..prompt import BLOCK_START
+
+DEFAULT_MAX_NEW_TOKENS = 512  # the study's budget; also our upper bound
+
+
+def cut_at_stop(text: str) -> str:
+    """The answer without a following ``###`` block (the stop string is included by ``generate``)."""
+    return text.split(BLOCK_START, 1)[0]
+
+
+def budget(tokens_expected: int, cap: int = DEFAULT_MAX_NEW_TOKENS) -> int:
+    """New-token budget for an answer expected to take ``tokens_expected`` tokens: a margin of 25 % + 8."""
+    return max(1, min(cap, math.ceil(tokens_expected * 1.25) + 8))
+
+
+@torch.inference_mode()
+def generate_batch(model: torch.nn.Module, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
+    """Greedy continuations of ``prompts`` (one batch), cut at the next ``###`` block."""
+    if not prompts:
+        return []
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    try:
+        enc = tokenizer(list(prompts), return_tensors="pt", padding=True)
+    finally:
+        tokenizer.padding_side = side
+    device = next(model.parameters()).device
+    enc = {k: v.to(device) for k, v in enc.items()}
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    out = model.generate(
+        **enc,
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        num_beams=1,
+        temperature=None,
+        top_p=None,
+        top_k=None,
+        stop_strings=[BLOCK_START],
+        tokenizer=tokenizer,
+        pad_token_id=pad_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    new = out[:, enc["input_ids"].shape[1] :]
+    return [cut_at_stop(t) for t in tokenizer.batch_decode(new, skip_special_tokens=True)]

@@ -1,0 +1,308 @@
+"""``evaluate()``: render every task split through the hooks, run the model, parse and score through the hooks.
+
+Per row the method is ``generate`` (free greedy decoding), ``tag`` (constrained labels for rows with a
+``tagging`` hint) or ``rank`` (log-likelihood over a ``choices`` hint). ``mode="generate"`` uses free
+generation everywhere, as the study did; ``mode="score"`` tags or ranks wherever a hint allows and falls
+back to generation for free-text answers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import MedTunedError
+from ..plugins import Registry, get_registry
+from ..prompt import format_prompt
+from ..render import load_templates, render_split
+from ..scoring import parse_row, score_parsed
+from . import results
+from .backend import Backend, make_backend
+from .constrained import TaggingHint, TaggingHintError
+from .generate import DEFAULT_MAX_NEW_TOKENS, budget
+
+MODES = ("generate", "score")
+TAGGING = ("verify", "incremental")
+
+
+@dataclass
+class Job:
+    """One rendered row waiting for the model."""
+
+    row: dict[str, Any]
+    prompt: str
+    method: str  # generate | tag | rank
+    hint: TaggingHint | None = None
+    choices: list[str] | None = None
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+
+
+def choose_method(row: Mapping[str, Any], mode: str) -> tuple[str, TaggingHint | None, list[str] | None]:
+    if mode == "score":
+        if isinstance(row.get("tagging"), Mapping):
+            try:
+                return "tag", TaggingHint.from_row(row["tagging"]), None
+            except TaggingHintError:
+                pass  # an unusable hint: generate instead (counted in the methods summary)
+        choices = row.get("choices")
+        if isinstance(choices, list) and choices and all(isinstance(c, str) and c for c in choices):
+            return "rank", None, list(choices)
+    return "generate", None, None
+
+
+def make_jobs(backend: Backend, rows: Sequence[dict[str, Any]], mode: str, max_new_tokens: int, expected_tokens: int | None = None) -> list[Job]:
+    """Jobs with a new-token budget from the expected output length.
+
+    Tagging rows: the answer's length is known from the input (the form with any label). Choice rows: the
+    longest choice. Other rows: the longest reference answer of the task (a per-task budget, so no row's
+    gold length leaks into its own decoding), or ``expected_tokens`` when given (no references at hand)."""
+    jobs = []
+    for row in rows:
+        method, hint, choices = choose_method(row, mode)
+        if method == "generate" and isinstance(row.get("tagging"), Mapping):
+            try:
+                hint = TaggingHint.from_row(row["tagging"])
+            except TaggingHintError:
+                hint = None
+        if method == "generate" and isinstance(row.get("choices"), list):
+            choices = [c for c in row["choices"] if isinstance(c, str)] or None
+        jobs.append(Job(row, format_prompt(row["instruction"], row["input"]), method, hint, choices))
+    free = [j for j in jobs if j.method == "generate" and j.hint is None and not j.choices]
+    task_cap = expected_tokens if expected_tokens is not None else max(backend.count_tokens([j.row["output"] for j in free]), default=0)
+    for job in jobs:
+        if job.method != "generate":
+            continue
+        if job.hint is not None:
+            expected = backend.count_tokens([job.hint.render([job.hint.labels[0]] * len(job.hint.tokens))])[0]
+        elif job.choices:
+            expected = max(backend.count_tokens(job.choices))
+        else:
+            expected = task_cap
+        job.max_new_tokens = budget(expected, max_new_tokens)
+    return jobs
+
+
+def batches(jobs: Sequence[Job], batch_size: int) -> Iterator[list[Job]]:
+    """Batches of one method, sorted by length so that little padding is run. Generation sorts by prompt
+    length; tag/rank by the input's length, since their instruction blocks come from a shared cache and
+    what a row feeds is its input and its answer."""
+    by_method: dict[str, list[Job]] = {}
+    for job in jobs:
+        by_method.setdefault(job.method, []).append(job)
+    for method in ("tag", "rank", "generate"):
+        group = by_method.get(method, [])
+        if method == "generate":
+            group.sort(key=lambda j: len(j.prompt))
+        else:
+            group.sort(key=lambda j: (len(j.row["input"]), len(j.prompt)))
+        for i in range(0, len(group), batch_size):
+            yield group[i : i + batch_size]
+
+
+def run_batch(backend: Backend, batch: Sequence[Job], task: str) -> list[tuple[str, dict[str, Any]]]:
+    """``(prediction text, decode diagnostics)`` per job."""
+    method = batch[0].method
+    prompts = [j.prompt for j in batch]
+    if method == "tag":
+        return [(o.text, o.diagnostics()) for o in backend.tag(prompts, [j.hint for j in batch], key=task)]
+    if method == "rank":
+        return [(o.choice, o.diagnostics()) for o in backend.rank(prompts, [j.choices for j in batch])]
+    budget_tokens = max(j.max_new_tokens for j in batch)
+    return [(text, {"max_new_tokens": budget_tokens}) for text in backend.generate(prompts, budget_tokens)]
+
+
+def prediction_row(registry: Registry, job: Job, text: str, decode: dict[str, Any], mode: str) -> dict[str, Any]:
+    """A score-format row (+ prompt, method, parse result) for predictions.jsonl."""
+    row = job.row
+    out = {
+        "task": row["task"],
+        "id": str(row["id"]),
+        "input": row["input"],
+        "reference": row["output"],
+        "prediction": text,
+        "prompt": job.prompt,
+        "template_id": row.get("template_id"),
+        "mode": mode,
+        "method": job.method,
+    }
+    parsed = parse_row(registry, out)
+    out["parsed"] = parsed.pred.value
+    out["parse_ok"] = parsed.pred.ok
+    out["diagnostics"] = parsed.pred.diagnostics
+    out["reference_parsed"] = parsed.gold.value
+    out["decode"] = decode
+    return out
+
+
+def evaluate(
+    model: Any,
+    tasks: Sequence[str] | str | None = None,
+    data_dir: str | Path | None = None,
+    split: str = "test",
+    out: str | Path | None = None,
+    mode: str = "generate",
+    limit: int | None = None,
+    *,
+    family: str | None = None,
+    backend: str = "hf",
+    batch_size: int = 8,
+    templates: str | Path | Mapping[str, Sequence[str]] | None = None,
+    seed: int = 0,
+    options: Mapping[str, Any] | None = None,
+    dtype: Any = None,
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+    tagging: str = "verify",
+    lookahead: int | None = None,
+    max_passes: int | None = None,
+    chunk_tokens: int | str | None = "auto",
+    share_prefix: bool = True,
+    reference: str | Path | None = None,
+    overwrite: bool = False,
+    registry: Registry | None = None,
+    progress: bool = True,
+    model_label: str | None = None,
+) -> dict[str, Any]:
+    """Evaluate ``model`` on ``tasks`` (names, a comma-separated string, or all of ``family``) and write to ``out``.
+
+    ``model`` is a folder, hub id or alias (``smollm2-135m``), a ``(model, tokenizer)`` pair, or a backend.
+    Returns the metrics written to ``out/metrics.json``: ``{"run": {...}, "tasks": {task: {"metric", "score",
+    "n", "unparsed", "gold_unparsed", "examples_per_s", "methods", ...details}}}``. Rerunning with the same
+    settings resumes: rows already in ``predictions.jsonl`` are kept, the rest computed.
+    """
+    if mode not in MODES:
+        raise MedTunedError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+    if tagging not in TAGGING:
+        raise MedTunedError(f"unknown tagging algorithm {tagging!r}: choose one of {', '.join(TAGGING)}")
+    if batch_size < 1:
+        raise MedTunedError("--batch-size must be at least 1")
+    if data_dir is None:
+        raise MedTunedError("no data directory: pass --data-dir or set MEDTUNED_DATA_DIR")
+    if out is None:
+        raise MedTunedError("no output folder: pass --out")
+    registry = registry or get_registry()
+    names = [t.strip() for t in tasks.split(",") if t.strip()] if isinstance(tasks, str) else (list(tasks) if tasks else None)
+    selected = registry.select(names, family)
+    if not selected:
+        raise MedTunedError(f"no task selected (tasks={names}, family={family}); `medtuned list-tasks` shows them")
+    templates_path = Path(templates) if isinstance(templates, (str, Path)) else None
+    custom = load_templates(templates_path) if templates_path else (dict(templates) if templates else None)
+    reference_data = results.load_reference(reference)
+    out = Path(out)
+    model_name = model if isinstance(model, str) else getattr(model, "model_name", None) or _object_name(model)
+    identity = {
+        "model": str(model_name),
+        "mode": mode,
+        "backend": backend,
+        "split": split,
+        "seed": seed,
+        "templates_sha256": results.file_sha256(templates_path) if templates_path else (str(sorted(custom.items())) if custom else None),
+        "options": dict(options or {}),
+        "tagging": tagging if mode == "score" else None,
+        "lookahead": (0 if tagging == "incremental" else lookahead) if mode == "score" else None,
+        "max_passes": max_passes if mode == "score" else None,
+        "max_new_tokens": max_new_tokens,
+        "dtype": None if dtype is None else str(dtype),
+        "tasks": [t.name for t in selected],
+        "limit": limit,
+        "data_dir": str(data_dir),
+    }
+    results.check_run(out, identity, overwrite=overwrite)
+    store = results.PredictionStore(out / results.PREDICTIONS).open()
+    tag_options = {"lookahead": 0 if tagging == "incremental" else lookahead, "max_passes": max_passes, "share_prefix": share_prefix, "chunk_tokens": chunk_tokens}
+    loaded: list[Backend] = []
+
+    def get_backend() -> Backend:
+        if not loaded:
+            loaded.append(make_backend(backend, model, dtype=dtype, **tag_options))
+        return loaded[0]
+
+    rendered = {t.name: list(render_split(registry, t, data_dir, split, seed, custom, dict(options or {}), limit)) for t in selected}
+    speeds: dict[str, float | None] = {}
+    with _progress(progress) as bar:
+        for task in selected:
+            rows = rendered[task.name]
+            pending = [r for r in rows if (task.name, str(r["id"])) not in store]
+            bar_id = bar.add_task(task.name, total=len(rows), completed=len(rows) - len(pending)) if bar else None
+            speeds[task.name] = None
+            if not pending:
+                continue
+            engine = get_backend()
+            jobs = make_jobs(engine, pending, mode, max_new_tokens)
+            started, done = time.perf_counter(), 0
+            for batch in batches(jobs, batch_size):
+                outputs = run_batch(engine, batch, task.name)
+                store.append([prediction_row(registry, job, text, decode, mode) for job, (text, decode) in zip(batch, outputs, strict=True)])
+                done += len(batch)
+                if bar:
+                    bar.update(bar_id, advance=len(batch), rate=done / max(time.perf_counter() - started, 1e-9))
+            speeds[task.name] = done / max(time.perf_counter() - started, 1e-9)
+    metrics = build_metrics(registry, store, rendered, speeds, identity, model_label)
+    families = {t.name: t.family for t in selected}
+    results.write_reports(out, metrics, families, reference_data)
+    return metrics
+
+
+def build_metrics(
+    registry: Registry,
+    store: results.PredictionStore,
+    rendered: Mapping[str, Sequence[dict[str, Any]]],
+    speeds: Mapping[str, float | None],
+    identity: Mapping[str, Any],
+    model_label: str | None = None,
+) -> dict[str, Any]:
+    """Scores re-parsed from the stored raw predictions (what ``medtuned score`` computes), plus run facts."""
+    tasks: dict[str, Any] = {}
+    for name, rows in rendered.items():
+        stored = results.ordered_rows(store, [(name, str(r["id"])) for r in rows])
+        if not stored:
+            continue
+        scored = score_parsed(registry, [parse_row(registry, r) for r in stored])[name]
+        scored["examples_per_s"] = None if speeds.get(name) is None else round(speeds[name], 4)
+        scored["methods"] = dict(Counter(r.get("method", "generate") for r in stored))
+        tasks[name] = scored
+    run = {**identity, "model_label": model_label or Path(str(identity["model"])).name or str(identity["model"])}
+    return {"run": run, "tasks": tasks}
+
+
+def _object_name(model: Any) -> str:
+    first = model[0] if isinstance(model, tuple) else model
+    config = getattr(first, "config", None)
+    return str(getattr(config, "name_or_path", "") or type(first).__name__)
+
+
+class _NoProgress:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _progress(enabled: bool) -> Any:
+    """A rich progress display on stderr, one bar per task with its examples/s (or nothing)."""
+    if not enabled:
+        return _NoProgress()
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """Examples per second computed in this run (resumed rows are not counted)."""
+
+        def render(self, task: Any) -> Text:
+            rate = task.fields.get("rate")
+            return Text("" if rate is None else f"{rate:.2f} ex/s", style="cyan")
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    )

@@ -1,0 +1,117 @@
+"""The optional vLLM backend (``--backend vllm``): the same interface as the HF backend, for GPUs.
+
+Imported only when chosen; ``pip install vllm`` is the user's business (it pins its own torch).
+- generate: greedy sampling (temperature 0) with the ``###`` stop string and the same token budget.
+- rank: each ``prompt + choice + EOS`` is scored from the prompt log-probabilities vLLM returns;
+  automatic prefix caching computes each prompt once for all its choices.
+- tag: structured decoding with a regular expression that fixes the answer's form and allows any
+  label at each line; with temperature 0 the grammar engine takes the argmax among the allowed tokens,
+  i.e. the same token-level constrained greedy decoding as the HF backend. (The grammar also admits
+  non-canonical tokenizations of the forced text, which a model trained on canonical ones rarely takes.)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import MedTunedError
+from ..prompt import BLOCK_START
+from .constrained import TaggingHint, TagOutcome
+from .generate import cut_at_stop
+from .ranking import RankOutcome
+
+
+def _require_vllm() -> Any:
+    try:
+        import vllm
+    except ImportError:
+        raise MedTunedError("--backend vllm needs the vllm package (pip install vllm, on a machine with a supported GPU)") from None
+    return vllm
+
+
+def tagging_regex(hint: TaggingHint) -> tuple[str, re.Pattern[str]]:
+    """A regex for the guided decoder (no groups) and one that reads the labels back (one group per line)."""
+    alternatives = "|".join(re.escape(y) for y in sorted(hint.labels, key=len, reverse=True))
+    before, _, after = hint.line.partition("{label}")
+
+    def line(token: str, label_pattern: str) -> str:
+        return re.escape(before.format(token=token)) + label_pattern + re.escape(after.format(token=token))
+
+    sep = re.escape(hint.sep)
+    guide = sep.join(line(t, f"(?:{alternatives})") for t in hint.tokens)
+    reader = re.compile(sep.join(line(t, f"({alternatives})") for t in hint.tokens), re.DOTALL)
+    return guide, reader
+
+
+class VLLMBackend:
+    name = "vllm"
+
+    def __init__(self, llm: Any, *, model_name: str, **_: Any) -> None:
+        self.vllm = _require_vllm()
+        self.llm = llm
+        self.tokenizer = llm.get_tokenizer()
+        self.model_name = model_name
+
+    @classmethod
+    def load(cls, name_or_path: str, *, dtype: Any = None, **options: Any) -> VLLMBackend:
+        from ..models import resolve_model
+
+        vllm = _require_vllm()
+        kwargs: dict[str, Any] = {"model": resolve_model(name_or_path), "seed": 0, "enable_prefix_caching": True}
+        if dtype not in (None, "auto"):
+            kwargs["dtype"] = str(dtype).replace("torch.", "")
+        return cls(vllm.LLM(**kwargs), model_name=str(name_or_path), **options)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(self.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
+
+    def _params(self, **kwargs: Any) -> Any:
+        return self.vllm.SamplingParams(temperature=0.0, **kwargs)
+
+    def generate(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
+        outs = self.llm.generate(list(prompts), self._params(max_tokens=max_new_tokens, stop=[BLOCK_START]), use_tqdm=False)
+        return [cut_at_stop(o.outputs[0].text) for o in outs]
+
+    def rank(self, prompts: Sequence[str], choices: Sequence[Sequence[str]]) -> list[RankOutcome]:
+        eos = self.tokenizer.eos_token_id
+        requests, index = [], []
+        for r, (prompt, options) in enumerate(zip(prompts, choices, strict=True)):
+            prompt_ids = list(self.tokenizer(prompt)["input_ids"])
+            for choice in dict.fromkeys(options):
+                ids = list(self.tokenizer(choice, add_special_tokens=False)["input_ids"]) + ([eos] if eos is not None else [])
+                requests.append({"prompt_token_ids": prompt_ids + ids})
+                index.append((r, choice, len(prompt_ids), ids))
+        outs = self.llm.generate(requests, self._params(max_tokens=1, prompt_logprobs=0), use_tqdm=False)
+        scores: list[dict[str, float]] = [{} for _ in prompts]
+        fed = [0] * len(prompts)
+        for out, (r, choice, n_prompt, ids) in zip(outs, index, strict=True):
+            logprobs = out.prompt_logprobs
+            scores[r][choice] = sum(float(logprobs[n_prompt + j][tok].logprob) for j, tok in enumerate(ids))
+            fed[r] += n_prompt + len(ids)
+        return [RankOutcome(max(s, key=lambda c: s[c]), s, fed[r]) for r, s in enumerate(scores)]
+
+    def _guided(self, regex: str, max_tokens: int) -> Any:
+        vllm = self.vllm
+        sampling = vllm.sampling_params
+        if hasattr(sampling, "StructuredOutputsParams"):  # vLLM >= 0.11
+            return self._params(max_tokens=max_tokens, structured_outputs=sampling.StructuredOutputsParams(regex=regex))
+        return self._params(max_tokens=max_tokens, guided_decoding=sampling.GuidedDecodingParams(regex=regex))
+
+    def tag(self, prompts: Sequence[str], hints: Sequence[TaggingHint], key: str = "") -> list[TagOutcome]:
+        params, readers = [], []
+        for hint in hints:
+            guide, reader = tagging_regex(hint)
+            longest = max(hint.labels, key=len)
+            params.append(self._guided(guide, self.count_tokens([hint.render([longest] * len(hint.tokens))])[0] * 2 + 8))
+            readers.append(reader)
+        outs = self.llm.generate(list(prompts), params, use_tqdm=False)
+        results = []
+        for out, hint, reader in zip(outs, hints, readers, strict=True):
+            text = out.outputs[0].text
+            match = reader.fullmatch(text)
+            # The grammar guarantees the form; a cut-off answer (token budget) keeps the first label elsewhere.
+            labels = list(match.groups()) if match else [hint.labels[0]] * len(hint.tokens)
+            results.append(TagOutcome(labels, hint.render(labels), 1, len(out.prompt_token_ids) + len(out.outputs[0].token_ids), match is not None))
+        return results
