@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from medtuned_core.plugins import Registry, make_registry
-from medtuned_tasks_re.tasks import SAMPLES
 
+from medtuned_core.plugins import Registry, make_registry
 from medtuned_tasks_re import plugin
+from medtuned_tasks_re.tasks import SAMPLES
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,10 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from medtuned_core.cli import cli
-from medtuned_core.jsonl import read_jsonl, write_jsonl
 
 from medtuned_core import plugins
+from medtuned_core.cli import cli
+from medtuned_core.jsonl import read_jsonl, write_jsonl
 
 
 @pytest.fixture

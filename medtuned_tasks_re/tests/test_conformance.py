@@ -1,7 +1,6 @@
 """The core's conformance kit, run against this plugin's tasks on the shipped samples."""
 
 from medtuned_core.testing import TaskPluginConformance
-
 from medtuned_tasks_re import plugin
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+
+from medtuned_core import CorpusFormatError, MissingDataError
 from medtuned_core.corpus import MissingSplitError
 from medtuned_tasks_re.loader import TaskOptionError, gad_fold
 from medtuned_tasks_re.tasks import GAD, I2B2_2010, I2B2_LABEL_TO_OUTPUT
-
-from medtuned_core import CorpusFormatError, MissingDataError
 
 GOOD_TRAIN = "The @GENE$ variant raised the risk of @DISEASE$.\t1\nNo link between @GENE$ and @DISEASE$ was seen.\t0\n"
 GOOD_TEST = "index\tsentence\tlabel\n0\t@GENE$ carriers had more @DISEASE$.\t1\n1\t@GENE$ was sequenced in @DISEASE$ cases.\t0\n"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from medtuned_tasks_re.parser import parse_gad, parse_i2b2_2010
-from medtuned_tasks_re.tasks import GAD_OUTPUTS, I2B2_OUTPUTS
 
 from medtuned_core import Parsed
+from medtuned_tasks_re.parser import parse_gad, parse_i2b2_2010
+from medtuned_tasks_re.tasks import GAD_OUTPUTS, I2B2_OUTPUTS
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+
 from medtuned_core.jsonl import read_jsonl
 from medtuned_core.render import render_split
 from medtuned_core.scoring import score_rows

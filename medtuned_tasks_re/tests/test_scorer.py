@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from medtuned_core import Parsed
 from medtuned_core.scoring import score_rows
 from medtuned_tasks_re.parser import parse_gad, parse_i2b2_2010
 from medtuned_tasks_re.scorer import UNPARSED, score_gad, score_i2b2_2010
 from medtuned_tasks_re.tasks import GAD_OUTPUTS, I2B2_OUTPUTS, I2B2_RELATIONS
-
-from medtuned_core import Parsed
 
 
 def parsed(texts, parse):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from medtuned_core.render import render_examples
 from medtuned_core.testing import requires_corpora, shared_corpora
 from medtuned_tasks_re.tasks import GAD, GAD_OUTPUTS, I2B2_2010, I2B2_OUTPUTS, I2B2_RELATION_NAMES

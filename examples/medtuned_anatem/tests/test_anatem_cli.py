@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from medtuned_anatem.tasks import ANATEM
 
 EXAMPLE = Path(__file__).resolve().parents[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from medtuned_anatem import plugin
 from medtuned_anatem.loader import RepairCounts, _sentences, read_document
 from medtuned_anatem.standoff import Mention

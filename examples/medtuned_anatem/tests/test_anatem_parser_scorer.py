@@ -7,6 +7,7 @@ import types
 from pathlib import Path
 
 import pytest
+
 from medtuned_anatem import plugin, strict
 from medtuned_anatem.parser import parse_tags
 from medtuned_anatem.tasks import ANATEM

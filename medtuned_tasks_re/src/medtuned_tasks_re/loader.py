@@ -23,9 +23,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from medtuned_core.corpus import numbered_lines, split_file
-
 from medtuned_core import CorpusFormatError, MedTunedError, MissingDataError
+from medtuned_core.corpus import numbered_lines, split_file
 
 from .tasks import GAD, GAD_FOLDS, GAD_LABEL_TO_OUTPUT, GAD_TASK, I2B2_2010, I2B2_2010_TASK, I2B2_LABEL_TO_OUTPUT
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from medtuned_core.labels import find_labels
-
 from medtuned_core import Parsed
+from medtuned_core.labels import find_labels
 
 from .tasks import GAD_NEGATIVE, GAD_POSITIVE, I2B2_NO_RELATION, I2B2_RELATION_NAMES
 
