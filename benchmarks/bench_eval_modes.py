@@ -8,9 +8,11 @@ constrained greedy decoding (the incremental variant).
 Variants:
   generate     free greedy generation (the study's route, with greedy instead of 4 beams)
   incremental  exact constrained greedy over the KV cache, one forward call per word
-  verify       exact constrained greedy by verify-and-fix passes (the default of --mode score)
-  verify-q50   the same, each pass's chunks capped at the median chunk length (less padding)
-  verify-la8   the same, at most 8 guessed labels per pass
+  verify       exact constrained greedy by verify-and-fix passes, 32 tokens per row per pass on a CPU
+               (the default of --mode score)
+  verify-full  the same, each pass verifying the whole remaining answer (padding to the longest row)
+  verify-c64   the same, 64 tokens per row per pass
+  verify-q50   the same, each pass's chunks capped at the median chunk length
   verify-nowords  verify without the online word table (guesses: last pass + most frequent label)
   pass1/pass2  inexact shortcuts: keep the labels of the first / second teacher-forced pass
 
@@ -36,13 +38,14 @@ from pathlib import Path
 
 VARIANTS = {
     "generate": ("generate", {}),
-    "incremental": ("score", {"lookahead": 0}),
+    "incremental": ("score", {"lookahead": 0, "chunk_tokens": None}),
     "verify": ("score", {}),
-    "verify-q50": ("score", {"width_quantile": 0.5}),
-    "verify-la8": ("score", {"lookahead": 8}),
+    "verify-full": ("score", {"chunk_tokens": None}),
+    "verify-c64": ("score", {"chunk_tokens": 64}),
+    "verify-q50": ("score", {"chunk_tokens": None, "width_quantile": 0.5}),
     "verify-nowords": ("score", {"learn_words": False}),
-    "pass1": ("score", {"max_passes": 1}),
-    "pass2": ("score", {"max_passes": 2}),
+    "pass1": ("score", {"max_passes": 1, "chunk_tokens": None}),
+    "pass2": ("score", {"max_passes": 2, "chunk_tokens": None}),
 }
 
 
@@ -101,7 +104,10 @@ def fallback_registry(data_dir: Path):
 
         @hookimpl
         def medtuned_score(self, task, golds, preds, rows):
-            return {"metric": "f1", "score": float(f1_score([g.value for g in golds], [p.value if p.ok else ["O"] * len(g.value) for g, p in zip(golds, preds, strict=True)]))}
+            return {
+                "metric": "f1",
+                "score": float(f1_score([g.value for g in golds], [p.value if p.ok else ["O"] * len(g.value) for g, p in zip(golds, preds, strict=True)])),
+            }
 
     return make_registry([Plugin()], autoload=False)
 
@@ -149,7 +155,18 @@ def main() -> int:
     print(f"ncbi-disease test, first {args.limit} sentences, batch {args.batch_size}, {args.threads} torch threads, {os.cpu_count()} CPUs on the machine")
 
     # Warm-up (kernels, allocator), not timed.
-    evaluate(HFBackend(model, tokenizer, model_name="warmup"), ["ncbi-disease"], data_dir, "test", out / "warmup", "score", 2, registry=registry, progress=False, overwrite=True)
+    evaluate(
+        HFBackend(model, tokenizer, model_name="warmup"),
+        ["ncbi-disease"],
+        data_dir,
+        "test",
+        out / "warmup",
+        "score",
+        2,
+        registry=registry,
+        progress=False,
+        overwrite=True,
+    )
 
     summary = {}
     for name in [v.strip() for v in args.variants.split(",") if v.strip()]:
@@ -157,7 +174,19 @@ def main() -> int:
         backend = HFBackend(model, tokenizer, model_name=f"{args.model} [{name}]", **options)
         load_before = os.getloadavg()[0]
         started = time.perf_counter()
-        metrics = evaluate(backend, ["ncbi-disease"], data_dir, "test", out / name, mode, args.limit, registry=registry, batch_size=args.batch_size, progress=False, overwrite=True)
+        metrics = evaluate(
+            backend,
+            ["ncbi-disease"],
+            data_dir,
+            "test",
+            out / name,
+            mode,
+            args.limit,
+            registry=registry,
+            batch_size=args.batch_size,
+            progress=False,
+            overwrite=True,
+        )
         wall = time.perf_counter() - started
         result = metrics["tasks"]["ncbi-disease"]
         rows = [json.loads(line) for line in (out / name / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -172,7 +201,10 @@ def main() -> int:
             "predictions": {r["id"]: r["prediction"] for r in rows},
         }
         s = summary[name]
-        print(f"  {name:15s} {s['examples_per_s']:7.3f} ex/s  F1 {s['f1']:.4f}  unparsed {s['unparsed']:3d}  passes/row {s['passes_per_row']:5.1f}  fed tokens/row {s['fed_tokens_per_row']:6.0f}  load {s['load'][0]:.1f}->{s['load'][1]:.1f}", flush=True)
+        print(
+            f"  {name:15s} {s['examples_per_s']:7.3f} ex/s  F1 {s['f1']:.4f}  unparsed {s['unparsed']:3d}  passes/row {s['passes_per_row']:5.1f}  fed tokens/row {s['fed_tokens_per_row']:6.0f}  load {s['load'][0]:.1f}->{s['load'][1]:.1f}",
+            flush=True,
+        )
 
     base = summary.get("generate", {}).get("examples_per_s")
     exact = summary.get("incremental", {}).get("predictions")
@@ -181,7 +213,9 @@ def main() -> int:
         ratio = f"{s['examples_per_s'] / base:.2f}x" if base else "—"
         same = f"{sum(exact.get(k) == v for k, v in s['predictions'].items()) / len(s['predictions']):.3f}" if exact else "—"
         print(f"{name:15s} {s['examples_per_s']:8.3f} {ratio:>12s} {s['f1']:7.4f} {same:>8s}")
-    (out / "summary.json").write_text(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "predictions"} for k, v in summary.items()}, indent=2), encoding="utf-8")
+    (out / "summary.json").write_text(
+        json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "predictions"} for k, v in summary.items()}, indent=2), encoding="utf-8"
+    )
     print(f"\noutputs in {out}")
     return 0
 

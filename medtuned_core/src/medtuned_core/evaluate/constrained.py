@@ -11,14 +11,17 @@ Two ways to get exactly that answer (``lookahead``):
 
 * ``lookahead=0`` — plain constrained greedy over the KV cache: one forward call per choice point, each
   feeding the chosen token and the forced text up to the next choice (``"\\nword : "``).
-* ``lookahead=None`` (or k) — **verify and fix**: guess the labels of the rest of the sentence (k lines,
-  or all), feed the whole guessed remainder in one teacher-forced call, keep the prefix where the
-  model's own choice agrees with the guess, take the model's choice at the first disagreement (it is
-  conditioned on a correct prefix, so it is exact) and continue from there. Slots after the
-  disagreement are masked out of the cache (see engine.py). The guesses for the lines after a fix are
-  the model's own choices from the pass just made, so a pass usually confirms most of what is left.
-  Every pass decides at least one more choice, so the result equals plain constrained greedy, in
-  a handful of passes instead of one call per word.
+* ``lookahead=None`` (or k) — **verify and fix**: guess the labels of the rest of the answer (:class:`Guesser`),
+  feed the guessed remainder in one teacher-forced call, keep the prefix where the model's own choice
+  agrees with the guess, take the model's choice at the first disagreement (it is conditioned on a
+  correct prefix, so it is exactly what incremental decoding would choose) and continue from there.
+  Slots after the disagreement are masked out of the cache (engine.py). Every pass decides at least one
+  more choice, so the result always equals plain constrained greedy; good guesses only make it take
+  fewer passes.
+
+Every chunk of a batch is padded to the longest one, and on a CPU a padded token costs as much as a
+real one, so a pass can be cut at ``chunk_tokens`` tokens per row (or at a quantile of the rows' chunk
+lengths): a row cut short simply continues in the next pass.
 
 ``max_passes`` cuts the search short (inexact: the remaining lines keep the last pass's choices); it
 exists to measure the one- and two-pass teacher-forced shortcuts against the exact methods.

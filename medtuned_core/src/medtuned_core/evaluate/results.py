@@ -26,7 +26,8 @@ CHART = "results.png"
 RUN = "run.json"
 
 # Settings that change the predictions: a resumed run must match them.
-RUN_IDENTITY = ("model", "mode", "backend", "split", "seed", "templates_sha256", "options", "tagging", "lookahead", "max_passes", "max_new_tokens", "dtype")
+# (The tagging algorithm is not among them: every exact algorithm gives the same answers.)
+RUN_IDENTITY = ("model", "mode", "backend", "split", "seed", "templates_sha256", "options", "max_passes", "max_new_tokens", "dtype")
 
 
 class PredictionStore:
@@ -81,6 +82,10 @@ def file_sha256(path: str | Path | None) -> str | None:
     if path is None:
         return None
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def check_run(out: Path, identity: Mapping[str, Any], *, overwrite: bool) -> None:

@@ -8,6 +8,7 @@ back to generation for free-text answers.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -192,14 +193,16 @@ def evaluate(
     custom = load_templates(templates_path) if templates_path else (dict(templates) if templates else None)
     reference_data = results.load_reference(reference)
     out = Path(out)
-    model_name = model if isinstance(model, str) else getattr(model, "model_name", None) or _object_name(model)
+    model_name = _model_name(model)
     identity = {
         "model": str(model_name),
         "mode": mode,
         "backend": backend,
         "split": split,
         "seed": seed,
-        "templates_sha256": results.file_sha256(templates_path) if templates_path else (str(sorted(custom.items())) if custom else None),
+        "templates_sha256": results.file_sha256(templates_path)
+        if templates_path
+        else (results.text_sha256(json.dumps(custom, sort_keys=True)) if custom else None),
         "options": dict(options or {}),
         "tagging": tagging if mode == "score" else None,
         "lookahead": (0 if tagging == "incremental" else lookahead) if mode == "score" else None,
@@ -212,7 +215,12 @@ def evaluate(
     }
     results.check_run(out, identity, overwrite=overwrite)
     store = results.PredictionStore(out / results.PREDICTIONS).open()
-    tag_options = {"lookahead": 0 if tagging == "incremental" else lookahead, "max_passes": max_passes, "share_prefix": share_prefix, "chunk_tokens": chunk_tokens}
+    tag_options = {
+        "lookahead": 0 if tagging == "incremental" else lookahead,
+        "max_passes": max_passes,
+        "share_prefix": share_prefix,
+        "chunk_tokens": chunk_tokens,
+    }
     loaded: list[Backend] = []
 
     def get_backend() -> Backend:
@@ -264,14 +272,32 @@ def build_metrics(
         scored["examples_per_s"] = None if speeds.get(name) is None else round(speeds[name], 4)
         scored["methods"] = dict(Counter(r.get("method", "generate") for r in stored))
         tasks[name] = scored
-    run = {**identity, "model_label": model_label or Path(str(identity["model"])).name or str(identity["model"])}
+    run = {**identity, "model_label": model_label or _label(str(identity["model"]))}
     return {"run": run, "tasks": tasks}
 
 
-def _object_name(model: Any) -> str:
+def _model_name(model: Any) -> str:
+    """What identifies the model in run.json: a folder's absolute path, an alias or hub id as given, or
+    the name an in-memory model or backend carries."""
+    if isinstance(model, str):
+        return str(Path(model).resolve()) if Path(model).is_dir() else model
+    name = getattr(model, "model_name", None)
+    if name:
+        return str(name)
     first = model[0] if isinstance(model, tuple) else model
     config = getattr(first, "config", None)
     return str(getattr(config, "name_or_path", "") or type(first).__name__)
+
+
+GENERIC_FOLDERS = {"model", "export", "final", "checkpoint", "hf"}
+
+
+def _label(model: str) -> str:
+    """A short name for tables: the folder name (with its parent when the name alone says nothing)."""
+    path = Path(model)
+    if path.name in GENERIC_FOLDERS and path.parent.name:
+        return f"{path.parent.name}/{path.name}"
+    return path.name or model
 
 
 class _NoProgress:
