@@ -16,7 +16,7 @@ Variants:
   verify-nowords  verify without the online word table (guesses: last pass + most frequent label)
   pass1/pass2  inexact shortcuts: keep the labels of the first / second teacher-forced pass
 
-Usage (the issue's setting: the smollm2-135m alias, first 200 test sentences, batch 16, 2 threads):
+Usage (the issue's setting: the smollm2-135m alias, a fixed 200-sentence test sample, batch 16, 2 threads):
   python benchmarks/bench_eval_modes.py --model smollm2-135m --limit 200
   python benchmarks/bench_eval_modes.py --limit 16 --variants generate,verify   # a quick run
 
@@ -152,7 +152,7 @@ def main() -> int:
     out = args.out or Path(tempfile.mkdtemp(prefix="bench_eval_"))
     model, tokenizer = load_model_and_tokenizer(args.model, dtype=args.dtype)
     print(f"model {args.model} ({sum(p.numel() for p in model.parameters()) / 1e6:.0f}M params, {model.dtype}), rows from {source}")
-    print(f"ncbi-disease test, first {args.limit} sentences, batch {args.batch_size}, {args.threads} torch threads, {os.cpu_count()} CPUs on the machine")
+    print(f"ncbi-disease test, a fixed sample of {args.limit} sentences (seed 0), batch {args.batch_size}, {args.threads} torch threads, {os.cpu_count()} CPUs on the machine")
 
     # Warm-up (kernels, allocator), not timed.
     evaluate(

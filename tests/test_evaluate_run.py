@@ -169,6 +169,21 @@ def test_another_runs_folder_is_refused_unless_overwritten(tmp_path, data):
     assert {r["method"] for r in read_rows(out / "predictions.jsonl")} == {"tag", "rank", "generate"}
 
 
+def test_a_model_retrained_into_the_same_folder_is_not_taken_for_the_old_one(tmp_path, data):
+    folder = tmp_path / "model"
+    model, tokenizer = helpers.model(), helpers.tokenizer()
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    out = tmp_path / "run"
+    run(out, data, "generate", model=str(folder), limit=1)
+    run(out, data, "generate", model=str(folder), limit=1)  # the same weights: a resume
+    with torch.no_grad():
+        model.lm_head.weight.add_(0.01)  # "retrained": same path, other weights
+    model.save_pretrained(folder)
+    with pytest.raises(MedTunedError, match="model_fingerprint"):
+        run(out, data, "generate", model=str(folder), limit=1)
+
+
 KILLED_RUN = """
 import sys
 sys.path.insert(0, {tests!r})

@@ -11,7 +11,7 @@ from medtuned_core import CorpusFormatError
 from medtuned_core.jsonl import atomic_writer, read_jsonl, write_jsonl
 from medtuned_core.plugins import make_registry
 from medtuned_core.prompt import format_prompt, format_record, strip_prompt_echo
-from medtuned_core.render import choose_template, load_templates, render_split
+from medtuned_core.render import choose_template, load_templates, render_split, sample_rows
 
 
 def test_one_prompt_format_for_training_and_evaluation():
@@ -90,3 +90,15 @@ def test_atomic_writes_get_the_usual_file_mode(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_sample_rows_is_a_fixed_nested_sample_in_corpus_order():
+    rows = [{"id": str(i), "label": int(i < 50)} for i in range(100)]  # sorted like a GAD fold: positives first
+    twenty = sample_rows(rows, 20, 0, "t", "test")
+    assert len(twenty) == 20 and twenty == sample_rows(rows, 20, 0, "t", "test")
+    assert [int(r["id"]) for r in twenty] == sorted(int(r["id"]) for r in twenty)  # corpus order kept
+    assert 0 < sum(r["label"] for r in twenty) < 20  # both classes, unlike the first 20
+    forty = sample_rows(rows, 40, 0, "t", "test")
+    assert {r["id"] for r in twenty} <= {r["id"] for r in forty}  # a grown limit keeps the smaller sample
+    assert twenty != sample_rows(rows, 20, 1, "t", "test")  # another seed, another sample
+    assert sample_rows(rows, 500, 0, "t", "test") == rows and sample_rows(rows, None, 0, "t", "test") == rows

@@ -106,3 +106,15 @@ def test_time_budget_stops_training_and_still_exports(tiny_model_dir: Path, data
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["summary"]["global_step"] == 1  # stopped after the first step crossed the budget
     assert (export / "model.safetensors").is_file()
+
+
+def test_a_time_budget_decays_the_learning_rate_to_zero_by_its_end(tiny_model_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "budget-schedule"
+    config = {**FAST, "model": str(tiny_model_dir), "data": str(data_dir), "out": str(out), "max_steps": 100_000, "max_minutes": 0.05, "save_steps": 100_000}
+    train(config)
+    history = json.loads((out / "metrics.json").read_text())["log_history"]
+    rates = [e["learning_rate"] for e in history if "learning_rate" in e]
+    assert len(rates) >= 5 and rates[0] == pytest.approx(FAST["learning_rate"])
+    assert all(b <= a + 1e-12 for a, b in zip(rates, rates[1:], strict=False))  # decaying all along
+    # A schedule sized for max_steps would still be at ~100 % of the peak when the 3-second budget ends.
+    assert rates[-1] < 0.35 * FAST["learning_rate"]

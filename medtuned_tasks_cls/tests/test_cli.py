@@ -5,25 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from medtuned_core import plugins
-from medtuned_core.cli import cli
 from medtuned_core.jsonl import read_jsonl, write_jsonl
+from medtuned_core.testing import plugin_cli
 from medtuned_tasks_cls.tasks import SAMPLES
 
 
 @pytest.fixture
 def run(monkeypatch):
-    monkeypatch.setenv(plugins.ENV_PLUGINS, "medtuned-tasks-cls")
-    monkeypatch.setattr(plugins, "_default", None)  # a fresh process-wide registry from the entry points
-
-    def _run(*args: str):
-        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result
-
-    return _run
+    return plugin_cli(monkeypatch, "medtuned-tasks-cls")
 
 
 def test_entry_point_registers_hoc(run):

@@ -5,25 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from medtuned_core import plugins
-from medtuned_core.cli import cli
 from medtuned_core.jsonl import read_jsonl, write_jsonl
+from medtuned_core.testing import plugin_cli
 from medtuned_tasks_nli.tasks import SAMPLES
 
 
 @pytest.fixture
 def run(monkeypatch):
-    monkeypatch.setenv(plugins.ENV_PLUGINS, "medtuned-tasks-nli")
-    monkeypatch.setattr(plugins, "_default", None)  # a fresh process-wide registry from the entry points
-
-    def _run(*args: str, ok: bool = True):
-        result = CliRunner().invoke(cli, list(args))
-        assert (result.exit_code == 0) == ok, result.output
-        return result
-
-    return _run
+    return plugin_cli(monkeypatch, "medtuned-tasks-nli")
 
 
 def test_entry_point_registers_mednli(run):

@@ -6,25 +6,15 @@ import json
 from collections import Counter
 
 import pytest
-from click.testing import CliRunner
 
-from medtuned_core import plugins
-from medtuned_core.cli import cli
 from medtuned_core.jsonl import read_jsonl, write_jsonl
+from medtuned_core.testing import plugin_cli
 from medtuned_tasks_qa.tasks import PMC_LLAMA_SOURCES, SAMPLES
 
 
 @pytest.fixture
 def run(monkeypatch):
-    monkeypatch.setenv(plugins.ENV_PLUGINS, "medtuned-tasks-qa")
-    monkeypatch.setattr(plugins, "_default", None)  # a fresh process-wide registry from the entry points
-
-    def _run(*args: str, ok: bool = True):
-        result = CliRunner().invoke(cli, list(args))
-        assert (result.exit_code == 0) == ok, result.output
-        return result
-
-    return _run
+    return plugin_cli(monkeypatch, "medtuned-tasks-qa")
 
 
 def test_entry_point_registers_the_four_tasks(run):

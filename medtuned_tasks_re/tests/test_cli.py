@@ -5,24 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from medtuned_core import plugins
-from medtuned_core.cli import cli
 from medtuned_core.jsonl import read_jsonl, write_jsonl
+from medtuned_core.testing import plugin_cli
 
 
 @pytest.fixture
 def run(monkeypatch):
-    monkeypatch.setenv(plugins.ENV_PLUGINS, "medtuned-tasks-re")
-    monkeypatch.setattr(plugins, "_default", None)  # a fresh process-wide registry from the entry points
-
-    def _run(*args: str):
-        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        return result
-
-    return _run
+    return plugin_cli(monkeypatch, "medtuned-tasks-re")
 
 
 def test_entry_point_registers_both_tasks(run):
@@ -48,10 +38,8 @@ def test_render_a_fold_then_score_predictions(run, samples, tmp_path):
     assert scored["accuracy"] == pytest.approx(half / len(rows)) and scored["precision"] == 1.0 and scored["recall"] < 1.0
 
 
-def test_bad_fold_is_one_clear_line(monkeypatch, samples, tmp_path):
-    monkeypatch.setenv(plugins.ENV_PLUGINS, "medtuned-tasks-re")
-    monkeypatch.setattr(plugins, "_default", None)
+def test_bad_fold_is_one_clear_line(run, samples, tmp_path):
     args = ["render", "gad", "--data-dir", str(samples), "--split", "test", "--option", "fold=11", "--out", str(tmp_path / "x.jsonl")]
-    result = CliRunner().invoke(cli, args)
-    assert result.exit_code != 0 and "fold=11 must be one of 1..10" in result.output
+    result = run(*args, ok=False)
+    assert "fold=11 must be one of 1..10" in result.output
     assert not (tmp_path / "x.jsonl").exists()

@@ -40,8 +40,24 @@ def choose_template(seed: int, task: str, split: str, example_id: str, n: int) -
     Keying on the example id means a sampled subset gets the same instruction as the full render,
     and adding rows elsewhere in a mix does not reshuffle every template.
     """
-    key = f"{seed}\x1f{task}\x1f{split}\x1f{example_id}".encode()
-    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big") % n
+    return _keyed_hash(seed, task, split, example_id) % n
+
+
+def _keyed_hash(*parts: object) -> int:
+    return int.from_bytes(hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest(), "big")
+
+
+def sample_rows(rows: Sequence[Mapping[str, Any]], limit: int | None, seed: int, task: str, split: str) -> list[Mapping[str, Any]]:
+    """A fixed pseudo-random sample of ``limit`` rows, kept in corpus order.
+
+    Test files are often sorted (GAD's folds list every positive first), so the first N rows are no
+    sample. Rows are ranked by a hash of (seed, task, split, id): the same seed always picks the same
+    rows, and a larger limit picks a superset of a smaller one, so a grown ``--limit`` resumes.
+    """
+    if limit is None or len(rows) <= limit:
+        return list(rows)
+    ranked = sorted(range(len(rows)), key=lambda i: _keyed_hash("sample", seed, task, split, rows[i]["id"]))
+    return [rows[i] for i in sorted(ranked[:limit])]
 
 
 def task_templates(task: TaskInfo, custom: Mapping[str, Sequence[str]] | None) -> tuple[str, tuple[str, ...]]:

@@ -47,6 +47,26 @@ def requires_corpora():
     return pytest.mark.skipif(shared_corpora() is None, reason="needs ../shared/corpora (real corpora, present in CI); set MEDTUNED_SHARED_CORPORA")
 
 
+def plugin_cli(monkeypatch, *plugins_to_load: str):
+    """Run the ``medtuned`` CLI in-process with only the named plugins loaded from their installed entry
+    points, as ``MEDTUNED_PLUGINS`` would select them: ``run("list-tasks", "--json")`` returns the click
+    result and asserts the exit code (``ok=False`` expects a failure)."""
+    from click.testing import CliRunner
+
+    from . import plugins
+    from .cli import cli
+
+    monkeypatch.setenv(plugins.ENV_PLUGINS, ",".join(plugins_to_load))
+    monkeypatch.setattr(plugins, "_default", None)  # a fresh process-wide registry from the entry points
+
+    def run(*args: str, ok: bool = True):
+        result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+        assert (result.exit_code == 0) == ok, result.output
+        return result
+
+    return run
+
+
 # Text that looks like model output: answer-ish lines, tags, labels, unicode and control characters.
 _messy_text = st.one_of(
     st.text(max_size=400),

@@ -31,7 +31,7 @@ def _set_threads(threads: int | None) -> None:
 @data_dir_option
 @click.option("--split", default="test", show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder (resumes if it holds this run).")
-@click.option("--limit", type=int, help="First N examples of each task.")
+@click.option("--limit", type=int, help="A fixed sample of N examples of each task, chosen by --seed (a larger N keeps the smaller sample).")
 @click.option(
     "--mode",
     type=click.Choice(["generate", "score"]),

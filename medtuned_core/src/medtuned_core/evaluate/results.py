@@ -27,7 +27,7 @@ RUN = "run.json"
 
 # Settings that change the predictions: a resumed run must match them.
 # (The tagging algorithm is not among them: every exact algorithm gives the same answers.)
-RUN_IDENTITY = ("model", "mode", "backend", "split", "seed", "templates_sha256", "options", "max_passes", "max_new_tokens", "dtype")
+RUN_IDENTITY = ("model", "model_fingerprint", "mode", "backend", "split", "seed", "templates_sha256", "options", "max_passes", "max_new_tokens", "dtype")
 
 
 class PredictionStore:
@@ -82,6 +82,31 @@ def file_sha256(path: str | Path | None) -> str | None:
     if path is None:
         return None
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# Files whose bytes are the model: weights (full or adapter), its config and the tokenizer.
+MODEL_FILES = ("*.safetensors", "*.bin", "*.pt", "*.gguf", "*config.json", "tokenizer*.json")
+SAMPLE_BYTES = 1 << 20
+
+
+def model_fingerprint(folder: str | Path) -> str | None:
+    """A digest of a local model folder, so a model retrained into the same folder is not taken for the
+    one whose predictions are on disk. Weight files are sampled (size plus 1 MiB at the start, middle and
+    end): fine-tuning changes every tensor, and hashing a 7B checkpoint whole would take longer than
+    resuming saves. None for a hub id or alias (its name is its identity)."""
+    root = Path(folder)
+    if not root.is_dir():
+        return None
+    digest = hashlib.sha256()
+    files = sorted({p for pattern in MODEL_FILES for p in root.glob(pattern) if p.is_file()})
+    for path in files:
+        size = path.stat().st_size
+        digest.update(f"{path.name}\0{size}\0".encode())
+        with path.open("rb") as fh:
+            for offset in sorted({0, max(0, size // 2 - SAMPLE_BYTES // 2), max(0, size - SAMPLE_BYTES)}):
+                fh.seek(offset)
+                digest.update(fh.read(SAMPLE_BYTES))
+    return digest.hexdigest()[:16]
 
 
 def text_sha256(text: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import MedTunedError
 from ..plugins import Registry, get_registry
 from ..prompt import format_prompt
-from ..render import load_templates, render_split
+from ..render import load_templates, render_split, sample_rows
 from ..scoring import parse_row, score_parsed
 from . import results
 from .backend import Backend, make_backend
@@ -196,6 +196,7 @@ def evaluate(
     model_name = _model_name(model)
     identity = {
         "model": str(model_name),
+        "model_fingerprint": results.model_fingerprint(model_name) if isinstance(model, str) else None,
         "mode": mode,
         "backend": backend,
         "split": split,
@@ -228,7 +229,7 @@ def evaluate(
             loaded.append(make_backend(backend, model, dtype=dtype, **tag_options))
         return loaded[0]
 
-    rendered = {t.name: list(render_split(registry, t, data_dir, split, seed, custom, dict(options or {}), limit)) for t in selected}
+    rendered = {t.name: sample_rows(list(render_split(registry, t, data_dir, split, seed, custom, dict(options or {}))), limit, seed, t.name, split) for t in selected}
     speeds: dict[str, float | None] = {}
     with _progress(progress) as bar:
         for task in selected:

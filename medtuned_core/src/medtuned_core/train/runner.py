@@ -27,6 +27,7 @@ from . import distributed as dist_utils
 from .attention import use_packed_attention
 from .data import ExampleDataset, LengthReport, TokenBudgetBatchSampler, apply_length_limit, encode_rows, make_collator, read_rows
 from .recipe import TrainConfig, make_config, require_paths, validate
+from .schedule import BUDGET_SCHEDULES, BudgetSchedule
 
 CHECKPOINT_MARKER = "medtuned_checkpoint_complete"
 _CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
@@ -135,9 +136,20 @@ def make_trainer_class():
     from transformers import Trainer
 
     class MedTunedTrainer(Trainer):
-        def __init__(self, *args: Any, batch_plan: dict[str, Any], **kwargs: Any):
+        def __init__(self, *args: Any, batch_plan: dict[str, Any], budget_schedule: BudgetSchedule | None = None, **kwargs: Any):
             self.batch_plan = batch_plan
+            self.budget_schedule = budget_schedule
             super().__init__(*args, **kwargs)
+
+        def create_scheduler(self, num_training_steps: int, optimizer=None):
+            if self.budget_schedule is None or self.lr_scheduler is not None:
+                return super().create_scheduler(num_training_steps, optimizer)
+            from torch.optim.lr_scheduler import LambdaLR
+
+            schedule = self.budget_schedule.start(self.args.get_warmup_steps(num_training_steps), num_training_steps)
+            self.lr_scheduler = LambdaLR(optimizer or self.optimizer, schedule)
+            self._created_lr_scheduler = True
+            return self.lr_scheduler
 
         def _token_budget_loader(self, dataset: ExampleDataset, shuffle: bool):
             sampler = TokenBudgetBatchSampler(dataset.lengths(), shuffle=shuffle, **self.batch_plan)
@@ -166,7 +178,7 @@ def format_log(logs: Mapping[str, Any]) -> str:
     return "  ".join(shown)
 
 
-def make_callbacks(out: Path, console: Console, resumed_from: Path | None, max_minutes: float | None = None):
+def make_callbacks(out: Path, console: Console, resumed_from: Path | None, max_minutes: float | None = None, budget: BudgetSchedule | None = None):
     from transformers import TrainerCallback
 
     main = dist_utils.is_main_process()
@@ -217,9 +229,11 @@ def make_callbacks(out: Path, console: Console, resumed_from: Path | None, max_m
             self._event(event="train_end", global_step=state.global_step)
 
     class TimeBudget(TrainerCallback):
-        """Stop after the step that crosses ``max_minutes`` of optimisation (a bounded demo or calibration run).
+        """Stop after the step that crosses ``max_minutes`` of optimisation (a bounded demo or calibration run),
+        and keep the budget's learning-rate schedule informed of the pace.
 
-        Ranks agree through an all-reduce, so no process waits for a collective another has left."""
+        Ranks agree on the elapsed time through an all-reduce, so no process waits for a collective another
+        has left and every rank plans the same learning rate."""
 
         started = 0.0
 
@@ -227,15 +241,17 @@ def make_callbacks(out: Path, console: Console, resumed_from: Path | None, max_m
             self.started = time.perf_counter()
 
         def on_step_end(self, args, state, control, **kwargs):
-            over = time.perf_counter() - self.started > max_minutes * 60
+            elapsed = time.perf_counter() - self.started
             if dist_utils.world_size() > 1:
                 import torch
                 import torch.distributed as dist
 
-                flag = torch.tensor([int(over)])
-                dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-                over = bool(flag.item())
-            if over:
+                clock = torch.tensor([elapsed], dtype=torch.float64)
+                dist.all_reduce(clock, op=dist.ReduceOp.MAX)
+                elapsed = float(clock.item())
+            if budget is not None:
+                budget.update(state.global_step, elapsed)
+            if elapsed > max_minutes * 60:
                 console.print(f"time budget of {max_minutes:g} min reached at step {state.global_step}: stopping")
                 control.should_training_stop = True
                 control.should_save = True
@@ -295,6 +311,13 @@ def training_arguments(config: TrainConfig, ds_config: dict[str, Any] | None, ch
     if configured_state:
         kwargs["accelerator_config"] = {"use_configured_state": True}
     return TrainingArguments(**kwargs)
+
+
+def budget_schedule(config: TrainConfig) -> BudgetSchedule | None:
+    """With ``max_minutes`` and a linear or cosine schedule, the decay ends with the budget (train/schedule.py)."""
+    if not config.max_minutes or config.lr_scheduler not in BUDGET_SCHEDULES:
+        return None
+    return BudgetSchedule(config.lr_scheduler, config.max_minutes * 60)
 
 
 def apply_lora(model, config: TrainConfig):
@@ -397,6 +420,7 @@ def run_training(config: TrainConfig, *, dry_run: bool = False) -> Path:
     elif main and config.resume:
         console.print("[yellow]--resume: no complete checkpoint found, starting from step 0[/]")
     dist_utils.barrier()
+    budget = budget_schedule(config)
     trainer_class = make_trainer_class()
     trainer = trainer_class(
         model=model,
@@ -405,7 +429,8 @@ def run_training(config: TrainConfig, *, dry_run: bool = False) -> Path:
         eval_dataset=ExampleDataset(eval_examples) if eval_examples else None,
         data_collator=make_collator(tokenizer, packing=config.packing),
         processing_class=tokenizer,
-        callbacks=make_callbacks(out, console, resume_from, config.max_minutes),
+        callbacks=make_callbacks(out, console, resume_from, config.max_minutes, budget),
+        budget_schedule=budget,
         batch_plan={"max_rows": config.per_device_batch_size, "max_tokens": max_tokens, "padded": not config.packing, "seed": config.seed},
     )
     # Our RunLog shows progress and losses; the Trainer's printer/tqdm callbacks would print every log dict again.
