@@ -152,7 +152,9 @@ def main() -> int:
     out = args.out or Path(tempfile.mkdtemp(prefix="bench_eval_"))
     model, tokenizer = load_model_and_tokenizer(args.model, dtype=args.dtype)
     print(f"model {args.model} ({sum(p.numel() for p in model.parameters()) / 1e6:.0f}M params, {model.dtype}), rows from {source}")
-    print(f"ncbi-disease test, a fixed sample of {args.limit} sentences (seed 0), batch {args.batch_size}, {args.threads} torch threads, {os.cpu_count()} CPUs on the machine")
+    print(
+        f"ncbi-disease test, a fixed sample of {args.limit} sentences (seed 0), batch {args.batch_size}, {args.threads} torch threads, {os.cpu_count()} CPUs on the machine"
+    )
 
     # Warm-up (kernels, allocator), not timed.
     evaluate(

@@ -229,7 +229,9 @@ def evaluate(
             loaded.append(make_backend(backend, model, dtype=dtype, **tag_options))
         return loaded[0]
 
-    rendered = {t.name: sample_rows(list(render_split(registry, t, data_dir, split, seed, custom, dict(options or {}))), limit, seed, t.name, split) for t in selected}
+    rendered = {
+        t.name: sample_rows(list(render_split(registry, t, data_dir, split, seed, custom, dict(options or {}))), limit, seed, t.name, split) for t in selected
+    }
     speeds: dict[str, float | None] = {}
     with _progress(progress) as bar:
         for task in selected:
