@@ -58,7 +58,7 @@ def test_generated_package_passes_its_own_tests(installed, name):
     )
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     assert "Conformance" in (projects[name] / "tests" / f"test_medtuned_{name.replace('-', '_')}.py").read_text()
-    assert re.search(r"^8 passed in ", out.stdout, re.M), out.stdout[-2000:]  # 6 conformance checks + 2 plugin tests, none skipped
+    assert re.search(r"^9 passed in ", out.stdout, re.M), out.stdout[-2000:]  # 6 conformance checks + 3 plugin tests, none skipped
 
 
 def test_installed_scaffold_is_listed_by_the_cli(installed):
