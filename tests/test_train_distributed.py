@@ -54,6 +54,7 @@ def run(command: list[str], log: Path) -> None:
 def test_two_process_zero3_learns_and_exports(tiny_model_dir: Path, data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     args = ["--model", str(tiny_model_dir), "--data", str(data_dir), "--out", str(out), "--deepspeed", "zero3", "--max-steps", "8", "save_steps=4", *FAST]
+    args.append("max_minutes=30")  # never reached: the ranks still all-reduce their clocks and plan one schedule
     run(train_command(*args, processes=2), tmp_path / "log.txt")
 
     runtime = json.loads((out / "run_config.json").read_text())["runtime"]
@@ -61,6 +62,8 @@ def test_two_process_zero3_learns_and_exports(tiny_model_dir: Path, data_dir: Pa
     metrics = json.loads((out / "metrics.json").read_text())
     losses = [v for _, v in loss_points(metrics["log_history"], "loss")]
     assert len(losses) == 8 and sum(losses[-2:]) / 2 < sum(losses[:2]) / 2 - 0.3
+    rates = [e["learning_rate"] for e in metrics["log_history"] if "learning_rate" in e]
+    assert rates[0] == pytest.approx(3e-3) and rates[-1] < rates[0] / 4  # the budget's schedule, capped by max_steps
     assert any(p.name.startswith("global_step") for p in (out / "checkpoints" / "checkpoint-8").iterdir())  # DeepSpeed's shards
 
     from transformers import AutoModelForCausalLM, AutoTokenizer

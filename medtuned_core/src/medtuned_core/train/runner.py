@@ -183,6 +183,12 @@ def make_callbacks(out: Path, console: Console, resumed_from: Path | None, max_m
 
     main = dist_utils.is_main_process()
 
+    def _expected_steps(state, mark: str = ""):
+        """Where the run will end: max_steps, or under a time budget the step the clock is expected to allow."""
+        if budget is None or budget.planned_steps >= state.max_steps:
+            return state.max_steps
+        return f"{mark}{budget.planned_steps}" if mark else budget.planned_steps
+
     class RunLog(TrainerCallback):
         """Progress bar and loss lines through rich (main process); start/end events with the global step, so a
         resumed run's starting point is on record; a marker in each checkpoint once the Trainer finished writing it."""
@@ -198,7 +204,8 @@ def make_callbacks(out: Path, console: Console, resumed_from: Path | None, max_m
         def on_train_begin(self, args, state, control, **kwargs):
             self._event(event="train_begin", global_step=state.global_step, max_steps=state.max_steps, resumed_from=resumed_from.name if resumed_from else None)
             where = f"resuming at step {state.global_step} ({resumed_from.name})" if resumed_from else "starting at step 0"
-            console.print(f"[bold]training[/]: {where} of {state.max_steps}")
+            until = f", or until the {max_minutes:g}-minute budget ends" if max_minutes else ""
+            console.print(f"[bold]training[/]: {where} of {state.max_steps}{until}")
             if main and console.rich.is_terminal:
                 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -210,12 +217,12 @@ def make_callbacks(out: Path, console: Console, resumed_from: Path | None, max_m
 
         def on_step_end(self, args, state, control, **kwargs):
             if self.progress is not None:
-                self.progress.update(self.task, completed=state.global_step)
+                self.progress.update(self.task, completed=state.global_step, total=_expected_steps(state))
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             line = format_log(logs or {})
             if line:
-                console.print(f"step {state.global_step}/{state.max_steps}  epoch {state.epoch or 0:.2f}  {line}")
+                console.print(f"step {state.global_step}/{_expected_steps(state, '~')}  epoch {state.epoch or 0:.2f}  {line}")
 
         def on_save(self, args, state, control, **kwargs):
             if main:
