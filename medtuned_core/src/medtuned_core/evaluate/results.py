@@ -181,7 +181,7 @@ def results_markdown(metrics: Mapping[str, Any], families: Mapping[str, str], re
         f"# Evaluation of {ours}",
         "",
         f"Split `{run['split']}`, mode `{run['mode']}`, backend `{run['backend']}`"
-        + (f", first {run['limit']} examples per task" if run.get("limit") else "")
+        + (f", a fixed sample of {run['limit']} examples per task (seed {run.get('seed', 0)})" if run.get("limit") else "")
         + ". Scores are percentages (the primary metric of each task; entity-level micro F1 for NER).",
         "",
     ]
