@@ -85,8 +85,23 @@ class Take:
 ALL = Take("all")
 
 
+class _Placed:
+    """What a spec item written at ``file``/``line`` (its ``task``, ``split`` and ``what``) says in messages."""
+
+    @property
+    def label(self) -> str:
+        return f"{self.task}/{self.split}"
+
+    @property
+    def where(self) -> str:
+        return _where(self.file, self.line, self.what)
+
+    def error(self, message: str) -> SpecError:
+        return SpecError(self.file, self.line, f"{self.what}: {message}")
+
+
 @dataclass(frozen=True)
-class MixEntry:
+class MixEntry(_Placed):
     """One task split in the mix."""
 
     task: str
@@ -100,17 +115,6 @@ class MixEntry:
     file: str = ""  # where the entry was written, for messages: file name, 1-based line (if known), "entries[3] (task)"
     line: int | None = None
     what: str = ""
-
-    @property
-    def label(self) -> str:
-        return f"{self.task}/{self.split}"
-
-    @property
-    def where(self) -> str:
-        return _where(self.file, self.line, self.what)
-
-    def error(self, message: str) -> SpecError:
-        return SpecError(self.file, self.line, f"{self.what}: {message}")
 
     @property
     def needs_count(self) -> bool:
@@ -136,7 +140,7 @@ class MixEntry:
 
 
 @dataclass(frozen=True)
-class EvalSplit:
+class EvalSplit(_Placed):
     """An evaluation split whose inputs no training row may repeat."""
 
     task: str
@@ -145,17 +149,6 @@ class EvalSplit:
     file: str = ""
     line: int | None = None
     what: str = ""
-
-    @property
-    def label(self) -> str:
-        return f"{self.task}/{self.split}"
-
-    @property
-    def where(self) -> str:
-        return _where(self.file, self.line, self.what)
-
-    def error(self, message: str) -> SpecError:
-        return SpecError(self.file, self.line, f"{self.what}: {message}")
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"task": self.task, "split": self.split}
