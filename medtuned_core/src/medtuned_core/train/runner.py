@@ -183,11 +183,9 @@ def make_callbacks(out: Path, console: Console, resumed_from: Path | None, max_m
 
     main = dist_utils.is_main_process()
 
-    def _expected_steps(state, mark: str = ""):
+    def _expected_steps(state) -> int:
         """Where the run will end: max_steps, or under a time budget the step the clock is expected to allow."""
-        if budget is None or budget.planned_steps >= state.max_steps:
-            return state.max_steps
-        return f"{mark}{budget.planned_steps}" if mark else budget.planned_steps
+        return state.max_steps if budget is None else min(state.max_steps, budget.planned_steps)
 
     class RunLog(TrainerCallback):
         """Progress bar and loss lines through rich (main process); start/end events with the global step, so a
@@ -222,7 +220,9 @@ def make_callbacks(out: Path, console: Console, resumed_from: Path | None, max_m
         def on_log(self, args, state, control, logs=None, **kwargs):
             line = format_log(logs or {})
             if line:
-                console.print(f"step {state.global_step}/{_expected_steps(state, '~')}  epoch {state.epoch or 0:.2f}  {line}")
+                expected = _expected_steps(state)
+                shown = expected if expected == state.max_steps else f"~{expected}"  # ~: the budget's estimate
+                console.print(f"step {state.global_step}/{shown}  epoch {state.epoch or 0:.2f}  {line}")
 
         def on_save(self, args, state, control, **kwargs):
             if main:
