@@ -13,8 +13,15 @@ ROOT = Path(__file__).resolve().parents[1]
 HOOKS = sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("medtuned_"))
 
 
-def test_there_are_five_hooks():
-    assert HOOKS == ["medtuned_load_corpus", "medtuned_parse_output", "medtuned_register_tasks", "medtuned_render_instruction", "medtuned_score"]
+def test_the_hooks():
+    assert HOOKS == [
+        "medtuned_load_corpus",
+        "medtuned_parse_output",
+        "medtuned_register_tasks",
+        "medtuned_render_instruction",
+        "medtuned_score",
+        "medtuned_score_units",
+    ]
 
 
 @pytest.mark.parametrize("hook", HOOKS)

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from plugin_helpers import TOY_SAMPLES, toy_module
 
-from medtuned_core import MissingDataError, Parsed, UnknownTaskError, hookimpl
+from medtuned_core import MissingDataError, Parsed, TaskInfo, UnknownTaskError, hookimpl
 from medtuned_core.errors import PluginError
 from medtuned_core.plugins import make_registry
 from medtuned_core.render import render_split
@@ -162,3 +162,20 @@ def test_medtuned_register_tasks_fills_in_the_provider():
     reg = make_registry(autoload=False)
     reg.add_plugin(toy_module(), "toy", distribution="medtuned-toy", version="9.9")
     assert (reg.get("toy-yesno").package, reg.get("toy-yesno").version) == ("medtuned-toy", "9.9")
+
+
+def test_score_units_is_optional_and_passed_through():
+    """medtuned_score_units: None when no plugin answers; a plugin's UnitScores otherwise."""
+    from medtuned_core import UnitScores
+
+    class Units:
+        @hookimpl
+        def medtuned_score_units(self, task, golds, preds, rows):
+            return UnitScores("example", [r["id"] for r in rows], [[1.0, 1.0] for _ in rows], lambda s: s[..., 0] / s[..., 1])
+
+    reg = make_registry([], autoload=False)
+    task = TaskInfo(name="t", family="cls", description="d", metric="accuracy", splits=("test",), data_folder="T", templates=("x",))
+    assert reg.score_units(task, [], [], []) is None
+    reg = make_registry([Units()], autoload=False)
+    units = reg.score_units(task, [], [], [{"id": "a"}, {"id": "b"}])
+    assert units.ids == ["a", "b"] and units.unit == "example"

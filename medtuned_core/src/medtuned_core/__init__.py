@@ -5,6 +5,6 @@ Kept import-light on purpose: nothing here imports torch, transformers or any ta
 
 from .errors import CorpusFormatError, MedTunedError, MissingDataError, UnknownTaskError
 from .hookspecs import hookimpl
-from .types import Parsed, TaskInfo
+from .types import Parsed, TaskInfo, UnitScores
 
-__all__ = ["CorpusFormatError", "MedTunedError", "MissingDataError", "Parsed", "TaskInfo", "UnknownTaskError", "hookimpl"]
+__all__ = ["CorpusFormatError", "MedTunedError", "MissingDataError", "Parsed", "TaskInfo", "UnitScores", "UnknownTaskError", "hookimpl"]

@@ -1,4 +1,4 @@
-"""The MedTuned hook specifications: one hook to declare tasks, four to run them.
+"""The MedTuned hook specifications: one hook to declare tasks, four to run them, one to resample scores.
 
 Task hooks are ``firstresult``: each plugin returns ``None`` for tasks it does not handle, so the
 provider answers for its own tasks and a third-party plugin may override one hook of any task by
@@ -13,7 +13,7 @@ from typing import Any
 
 import pluggy
 
-from .types import Parsed, TaskInfo
+from .types import Parsed, TaskInfo, UnitScores
 
 hookspec = pluggy.HookspecMarker("medtuned")
 hookimpl = pluggy.HookimplMarker("medtuned")
@@ -42,3 +42,8 @@ def medtuned_parse_output(task: TaskInfo, text: str, input: str | None, referenc
 @hookspec(firstresult=True)
 def medtuned_score(task: TaskInfo, golds: Sequence[Parsed], preds: Sequence[Parsed], rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     """Score parsed predictions against parsed golds: ``{"metric": name, "score": 0..1, ...details}``."""
+
+
+@hookspec(firstresult=True)
+def medtuned_score_units(task: TaskInfo, golds: Sequence[Parsed], preds: Sequence[Parsed], rows: Sequence[dict[str, Any]]) -> UnitScores | None:
+    """Optional: the primary metric as per-unit sums (:class:`UnitScores`) so confidence intervals resample units fast."""

@@ -19,7 +19,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import MissingDataError, PluginError, UnknownTaskError
-from .types import Parsed, TaskInfo
+from .types import Parsed, TaskInfo, UnitScores
 
 ENTRY_POINT_GROUP = "medtuned.plugins"
 ENV_PLUGINS = "MEDTUNED_PLUGINS"
@@ -170,6 +170,10 @@ class Registry:
     def score(self, task: TaskInfo, golds: Sequence[Parsed], preds: Sequence[Parsed], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         out = self.pm.hook.medtuned_score(task=task, golds=golds, preds=preds, rows=rows)
         return self._answered(out, task, "medtuned_score")
+
+    def score_units(self, task: TaskInfo, golds: Sequence[Parsed], preds: Sequence[Parsed], rows: Sequence[dict[str, Any]]) -> UnitScores | None:
+        """Per-unit statistics of the primary metric, or None when no plugin offers them (optional hook)."""
+        return self.pm.hook.medtuned_score_units(task=task, golds=golds, preds=preds, rows=rows)
 
     @staticmethod
     def _answered(out: Any, task: TaskInfo, hook: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -96,3 +97,24 @@ class Parsed:
 
     def to_json(self) -> dict[str, Any]:
         return {"value": self.value, "ok": self.ok, "diagnostics": self.diagnostics}
+
+
+@dataclass
+class UnitScores:
+    """A corpus-level metric written as per-unit sufficient statistics, so it can be recomputed on any
+    resample of units (bootstrap confidence intervals, paired comparison of two runs) without re-scoring.
+
+    ``unit`` names what is resampled ("example", "sentence", "document"); ``ids`` holds one id per unit
+    (the example ids, or document ids when a task scores documents made of several rows); ``stats`` holds
+    one row of ``k`` numbers per unit. For every multiset of units the metric is ``combine`` of the sum of
+    their rows: ``combine`` maps an array ``[..., k]`` of summed statistics to the metric (vectorised over
+    leading axes, NumPy), e.g. ``(tp, fp, fn) -> 2tp / (2tp + fp + fn)`` for micro F1 or
+    ``(correct, 1) -> correct / n`` for accuracy. ``combine`` of the column sums must equal the score hook's
+    ``score``. ``correct`` is each unit's right/wrong when the metric is accuracy (McNemar's test uses it).
+    """
+
+    unit: str
+    ids: list[str]
+    stats: list[list[float]]
+    combine: Callable[[Any], Any]
+    correct: list[bool] | None = None
