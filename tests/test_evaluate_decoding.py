@@ -82,11 +82,25 @@ def test_vllm_tagging_regex_fixes_the_form_and_reads_labels_back():
 def test_vllm_backend_generates_ranks_and_tags(tmp_path):
     from medtuned_core.evaluate.backend import make_backend
     from medtuned_core.evaluate.constrained import TaggingHint
+    from medtuned_core.evaluate.request import Request
     from medtuned_core.testing_models import build_tiny_model
 
     backend = make_backend("vllm", str(build_tiny_model(tmp_path / "model")))
-    assert len(backend.generate(PROMPTS, 8)) == 3
-    ranked = backend.rank(PROMPTS[:2], [["yes", "no"], ["yes", "no"]])
+    assert len(backend.generate([Request({}, p) for p in PROMPTS], 8)) == 3
+    ranked = backend.rank([Request({}, p, method="rank", choices=["yes", "no"]) for p in PROMPTS[:2]])
     assert all(r.choice in ("yes", "no") for r in ranked)
-    (tagged,) = backend.tag([PROMPTS[0]], [TaggingHint(("mild", "fever"), ("B", "I", "O"))])
+    (tagged,) = backend.tag([Request({}, PROMPTS[0], method="tag", hint=TaggingHint(("mild", "fever"), ("B", "I", "O")))])
     assert len(tagged.labels) == 2 and tagged.exact
+
+
+def test_score_mode_uses_only_what_the_backend_can_do():
+    """A row's method comes from its hints AND the backend's capabilities: a generate-only backend
+    (a hosted API without log-probabilities, say) generates and parses even in score mode."""
+    from medtuned_core.evaluate.runner import choose_method
+
+    tagging = {"tokens": ["a"], "labels": ["B", "I", "O"]}
+    assert choose_method({"tagging": tagging}, "score")[0] == "tag"
+    assert choose_method({"choices": ["yes", "no"]}, "score")[0] == "rank"
+    assert choose_method({"tagging": tagging}, "score", {"generate", "rank"})[0] == "generate"
+    assert choose_method({"choices": ["yes", "no"]}, "score", {"generate"})[0] == "generate"
+    assert choose_method({"choices": ["yes", "no"]}, "generate")[0] == "generate"

@@ -1,7 +1,9 @@
 """Model backends: one interface for free generation, label ranking and constrained tagging.
 
 ``hf`` (default) runs a transformers model in this process. ``vllm`` (vllm_backend.py) is optional and
-imported only when chosen. The runner hands a backend one batch at a time, already sorted.
+imported only when chosen. The runner hands a backend one batch of :class:`Request` at a time, already
+sorted and of one method. A backend declares what it can do in ``capabilities``; the evaluator uses a
+method for a row only when the backend has it, and generates (then parses) otherwise.
 """
 
 from __future__ import annotations
@@ -14,28 +16,34 @@ from .constrained import Guesser, TaggingHint, TagOutcome, plan_tagging, tag_bat
 from .generate import generate_batch
 from .prefix import PrefixCache
 from .ranking import RankOutcome, rank_batch
+from .request import GENERATE, RANK, TAG, Request
 
 BACKENDS = ("hf", "vllm")
 CPU_CHUNK_TOKENS = 32
+# What a backend may declare: free generation (every backend), choosing among complete answers by
+# log-likelihood, and constrained tagging (labels chosen at each token of a known answer form).
+CAPABILITIES = frozenset({GENERATE, RANK, TAG})
 
 
 class Backend(Protocol):
     name: str
     model_name: str
+    capabilities: frozenset[str]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]: ...
+    def generate(self, requests: Sequence[Request], max_new_tokens: int) -> list[str]: ...
 
-    def rank(self, prompts: Sequence[str], choices: Sequence[Sequence[str]]) -> list[RankOutcome]: ...
+    def rank(self, requests: Sequence[Request]) -> list[RankOutcome]: ...
 
-    def tag(self, prompts: Sequence[str], hints: Sequence[TaggingHint], key: str = "") -> list[TagOutcome]: ...
+    def tag(self, requests: Sequence[Request], key: str = "") -> list[TagOutcome]: ...
 
 
 class HFBackend:
     """A transformers causal LM. ``lookahead``/``max_passes`` select the tagging algorithm (constrained.py)."""
 
     name = "hf"
+    capabilities = CAPABILITIES
 
     def __init__(
         self,
@@ -86,14 +94,16 @@ class HFBackend:
             return []
         return [len(ids) for ids in self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
-        return generate_batch(self.model, self.tokenizer, prompts, max_new_tokens)
+    def generate(self, requests: Sequence[Request], max_new_tokens: int) -> list[str]:
+        return generate_batch(self.model, self.tokenizer, [r.prompt for r in requests], max_new_tokens)
 
-    def rank(self, prompts: Sequence[str], choices: Sequence[Sequence[str]]) -> list[RankOutcome]:
+    def rank(self, requests: Sequence[Request]) -> list[RankOutcome]:
+        prompts = [r.prompt for r in requests]
+        choices = [r.choices or [] for r in requests]
         return rank_batch(self.model, self.tokenizer, prompts, choices, prefixes=self.prefixes, pad_id=self.pad_id, max_rows=max(len(prompts), 1) * 2)
 
-    def tag(self, prompts: Sequence[str], hints: Sequence[TaggingHint], key: str = "") -> list[TagOutcome]:
-        plans = [plan_tagging(self.tokenizer, p, h) for p, h in zip(prompts, hints, strict=True)]
+    def tag(self, requests: Sequence[Request], key: str = "") -> list[TagOutcome]:
+        plans = [plan_tagging(self.tokenizer, r.prompt, _hint(r)) for r in requests]
         guesser = self.guessers.setdefault(key, Guesser(use_words=self.learn_words))
         return tag_batch(
             self.model,
@@ -109,11 +119,17 @@ class HFBackend:
         )
 
 
+def _hint(request: Request) -> TaggingHint:
+    if request.hint is None:
+        raise ValueError(f"row {request.row.get('id')!r} was sent for tagging without a tagging hint")
+    return request.hint
+
+
 def make_backend(kind: str, model: Any, *, dtype: Any = None, **options: Any) -> Backend:
     """A backend for ``model``: a name/path/alias, a ``(model, tokenizer)`` pair, or a ready backend."""
     if kind not in BACKENDS:
         raise MedTunedError(f"unknown backend {kind!r}: choose one of {', '.join(BACKENDS)}")
-    if hasattr(model, "generate") and hasattr(model, "tag") and hasattr(model, "rank"):
+    if hasattr(model, "capabilities") and hasattr(model, "generate"):
         return model
     if kind == "vllm":
         from .vllm_backend import VLLMBackend  # optional dependency, imported only when chosen

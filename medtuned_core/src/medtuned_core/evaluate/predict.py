@@ -156,7 +156,7 @@ def predict(
     ``method`` and, for tagging tasks, ``entities`` with character offsets into ``source``."""
     from ..plugins import get_registry
     from .backend import make_backend
-    from .runner import batches, make_jobs, run_batch
+    from .runner import batches, make_requests, run_batch
 
     registry = registry or get_registry()
     info = registry.get(task)
@@ -166,20 +166,20 @@ def predict(
         raise MedTunedError("no text to predict on: give TEXT or --file with some text")
     engine = make_backend(backend, model, dtype=dtype)
     expected = max(engine.count_tokens([r["output"] for r in samples]), default=0) or max_new_tokens
-    jobs = make_jobs(engine, [u.row for u in units], mode, max_new_tokens, expected_tokens=expected)
+    requests = make_requests(engine, [u.row for u in units], mode, max_new_tokens, expected_tokens=expected)
     by_id = {u.row["id"]: u for u in units}
     results: dict[str, dict[str, Any]] = {}
-    for batch in batches(jobs, batch_size):
-        for job, (text, decode) in zip(batch, run_batch(engine, batch, task), strict=True):
-            unit = by_id[job.row["id"]]
-            parsed = registry.parse(info, text, input=job.row["input"], reference=None)
-            item: dict[str, Any] = {"id": job.row["id"], "source": unit.source, "input": job.row["input"], "output": text}
-            item.update(parsed=parsed.value, ok=parsed.ok, diagnostics=parsed.diagnostics, method=job.method, decode=decode)
+    for batch in batches(requests, batch_size):
+        for request, (text, decode) in zip(batch, run_batch(engine, batch, task), strict=True):
+            unit = by_id[request.row["id"]]
+            parsed = registry.parse(info, text, input=request.row["input"], reference=None)
+            item: dict[str, Any] = {"id": request.row["id"], "source": unit.source, "input": request.row["input"], "output": text}
+            item.update(parsed=parsed.value, ok=parsed.ok, diagnostics=parsed.diagnostics, method=request.method, decode=decode)
             tags = parsed.value if isinstance(parsed.value, list) else None
             if unit.offsets and tags is not None and len(tags) == len(unit.offsets):
                 item["entities"] = [
                     {"text": unit.source[unit.offsets[a][0] : unit.offsets[b - 1][1]], "type": kind, "start": unit.offsets[a][0], "end": unit.offsets[b - 1][1]}
                     for a, b, kind in bio_entities([str(t) for t in tags])
                 ]
-            results[job.row["id"]] = item
+            results[request.row["id"]] = item
     return [results[u.row["id"]] for u in units]

@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,113 +21,104 @@ from ..prompt import format_prompt
 from ..render import load_templates, render_split, sample_rows
 from ..scoring import parse_row, score_parsed
 from . import results
-from .backend import Backend, make_backend
+from .backend import CAPABILITIES, Backend, make_backend
 from .constrained import TaggingHint, TaggingHintError
 from .generate import DEFAULT_MAX_NEW_TOKENS, budget
+from .request import GENERATE, RANK, TAG, Request, user_message
 
 MODES = ("generate", "score")
 TAGGING = ("verify", "incremental")
 
 
-@dataclass
-class Job:
-    """One rendered row waiting for the model."""
-
-    row: dict[str, Any]
-    prompt: str
-    method: str  # generate | tag | rank
-    hint: TaggingHint | None = None
-    choices: list[str] | None = None
-    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
-
-
-def choose_method(row: Mapping[str, Any], mode: str) -> tuple[str, TaggingHint | None, list[str] | None]:
+def choose_method(row: Mapping[str, Any], mode: str, capabilities: Collection[str] = CAPABILITIES) -> tuple[str, TaggingHint | None, list[str] | None]:
+    """The method for a row: in score mode, tag or rank where the row's hints allow it and the backend can;
+    generation (then parsing) otherwise."""
     if mode == "score":
-        if isinstance(row.get("tagging"), Mapping):
+        if TAG in capabilities and isinstance(row.get("tagging"), Mapping):
             try:
-                return "tag", TaggingHint.from_row(row["tagging"]), None
+                return TAG, TaggingHint.from_row(row["tagging"]), None
             except TaggingHintError:
                 pass  # an unusable hint: generate instead (counted in the methods summary)
         choices = row.get("choices")
-        if isinstance(choices, list) and choices and all(isinstance(c, str) and c for c in choices):
-            return "rank", None, list(choices)
-    return "generate", None, None
+        if RANK in capabilities and isinstance(choices, list) and choices and all(isinstance(c, str) and c for c in choices):
+            return RANK, None, list(choices)
+    return GENERATE, None, None
 
 
-def make_jobs(backend: Backend, rows: Sequence[dict[str, Any]], mode: str, max_new_tokens: int, expected_tokens: int | None = None) -> list[Job]:
-    """Jobs with a new-token budget from the expected output length.
+def make_requests(backend: Backend, rows: Sequence[dict[str, Any]], mode: str, max_new_tokens: int, expected_tokens: int | None = None) -> list[Request]:
+    """Requests with a new-token budget from the expected output length.
 
     Tagging rows: the answer's length is known from the input (the form with any label). Choice rows: the
     longest choice. Other rows: the longest reference answer of the task (a per-task budget, so no row's
     gold length leaks into its own decoding), or ``expected_tokens`` when given (no references at hand)."""
-    jobs = []
+    requests = []
     for row in rows:
-        method, hint, choices = choose_method(row, mode)
-        if method == "generate" and isinstance(row.get("tagging"), Mapping):
+        method, hint, choices = choose_method(row, mode, backend.capabilities)
+        if method == GENERATE and isinstance(row.get("tagging"), Mapping):
             try:
                 hint = TaggingHint.from_row(row["tagging"])
             except TaggingHintError:
                 hint = None
-        if method == "generate" and isinstance(row.get("choices"), list):
+        if method == GENERATE and isinstance(row.get("choices"), list):
             choices = [c for c in row["choices"] if isinstance(c, str)] or None
-        jobs.append(Job(row, format_prompt(row["instruction"], row["input"]), method, hint, choices))
-    free = [j for j in jobs if j.method == "generate" and j.hint is None and not j.choices]
-    task_cap = expected_tokens if expected_tokens is not None else max(backend.count_tokens([j.row["output"] for j in free]), default=0)
-    for job in jobs:
-        if job.method != "generate":
+        prompt = format_prompt(row["instruction"], row["input"])
+        requests.append(Request(row, prompt, user_message(row["instruction"], row["input"]), method, hint, choices))
+    free = [r for r in requests if r.method == GENERATE and r.hint is None and not r.choices]
+    task_cap = expected_tokens if expected_tokens is not None else max(backend.count_tokens([r.row["output"] for r in free]), default=0)
+    for request in requests:
+        if request.method != GENERATE:
             continue
-        if job.hint is not None:
-            expected = backend.count_tokens([job.hint.render([job.hint.labels[0]] * len(job.hint.tokens))])[0]
-        elif job.choices:
-            expected = max(backend.count_tokens(job.choices))
+        if request.hint is not None:
+            expected = backend.count_tokens([request.hint.render([request.hint.labels[0]] * len(request.hint.tokens))])[0]
+        elif request.choices:
+            expected = max(backend.count_tokens(request.choices))
         else:
             expected = task_cap
-        job.max_new_tokens = budget(expected, max_new_tokens)
-    return jobs
+        request.max_new_tokens = budget(expected, max_new_tokens)
+    return requests
 
 
-def batches(jobs: Sequence[Job], batch_size: int) -> Iterator[list[Job]]:
+def batches(requests: Sequence[Request], batch_size: int) -> Iterator[list[Request]]:
     """Batches of one method, sorted by length so that little padding is run. Generation sorts by prompt
     length; tag/rank by the input's length, since their instruction blocks come from a shared cache and
     what a row feeds is its input and its answer."""
-    by_method: dict[str, list[Job]] = {}
-    for job in jobs:
-        by_method.setdefault(job.method, []).append(job)
-    for method in ("tag", "rank", "generate"):
+    by_method: dict[str, list[Request]] = {}
+    for request in requests:
+        by_method.setdefault(request.method, []).append(request)
+    for method in (TAG, RANK, GENERATE):
         group = by_method.get(method, [])
-        if method == "generate":
-            group.sort(key=lambda j: len(j.prompt))
+        if method == GENERATE:
+            group.sort(key=lambda r: len(r.prompt))
         else:
-            group.sort(key=lambda j: (len(j.row["input"]), len(j.prompt)))
+            group.sort(key=lambda r: (len(r.row["input"]), len(r.prompt)))
         for i in range(0, len(group), batch_size):
             yield group[i : i + batch_size]
 
 
-def run_batch(backend: Backend, batch: Sequence[Job], task: str) -> list[tuple[str, dict[str, Any]]]:
-    """``(prediction text, decode diagnostics)`` per job."""
+def run_batch(backend: Backend, batch: Sequence[Request], task: str) -> list[tuple[str, dict[str, Any]]]:
+    """``(prediction text, decode diagnostics)`` per request."""
     method = batch[0].method
-    prompts = [j.prompt for j in batch]
-    if method == "tag":
-        return [(o.text, o.diagnostics()) for o in backend.tag(prompts, [j.hint for j in batch], key=task)]
-    if method == "rank":
-        return [(o.choice, o.diagnostics()) for o in backend.rank(prompts, [j.choices for j in batch])]
-    budget_tokens = max(j.max_new_tokens for j in batch)
-    return [(text, {"max_new_tokens": budget_tokens}) for text in backend.generate(prompts, budget_tokens)]
+    if method == TAG:
+        return [(o.text, o.diagnostics()) for o in backend.tag(batch, key=task)]
+    if method == RANK:
+        return [(o.choice, o.diagnostics()) for o in backend.rank(batch)]
+    budget_tokens = max(r.max_new_tokens for r in batch)
+    return [(text, {"max_new_tokens": budget_tokens}) for text in backend.generate(batch, budget_tokens)]
 
 
-def prediction_row(registry: Registry, job: Job, text: str, decode: dict[str, Any], mode: str) -> dict[str, Any]:
+def prediction_row(registry: Registry, request: Request, text: str, decode: dict[str, Any], mode: str) -> dict[str, Any]:
     """A score-format row (+ prompt, method, parse result) for predictions.jsonl."""
-    row = job.row
+    row = request.row
     out = {
         "task": row["task"],
         "id": str(row["id"]),
         "input": row["input"],
         "reference": row["output"],
         "prediction": text,
-        "prompt": job.prompt,
+        "prompt": request.prompt,
         "template_id": row.get("template_id"),
         "mode": mode,
-        "method": job.method,
+        "method": request.method,
     }
     parsed = parse_row(registry, out)
     out["parsed"] = parsed.pred.value
@@ -242,11 +232,11 @@ def evaluate(
             if not pending:
                 continue
             engine = get_backend()
-            jobs = make_jobs(engine, pending, mode, max_new_tokens)
+            requests = make_requests(engine, pending, mode, max_new_tokens)
             started, done = time.perf_counter(), 0
-            for batch in batches(jobs, batch_size):
+            for batch in batches(requests, batch_size):
                 outputs = run_batch(engine, batch, task.name)
-                store.append([prediction_row(registry, job, text, decode, mode) for job, (text, decode) in zip(batch, outputs, strict=True)])
+                store.append([prediction_row(registry, request, text, decode, mode) for request, (text, decode) in zip(batch, outputs, strict=True)])
                 done += len(batch)
                 if bar:
                     bar.update(bar_id, advance=len(batch), rate=done / max(time.perf_counter() - started, 1e-9))

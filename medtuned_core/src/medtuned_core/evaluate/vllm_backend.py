@@ -21,6 +21,7 @@ from ..prompt import BLOCK_START
 from .constrained import TaggingHint, TagOutcome
 from .generate import cut_at_stop
 from .ranking import RankOutcome
+from .request import GENERATE, RANK, TAG, Request
 
 
 def _require_vllm() -> Any:
@@ -47,6 +48,7 @@ def tagging_regex(hint: TaggingHint) -> tuple[str, re.Pattern[str]]:
 
 class VLLMBackend:
     name = "vllm"
+    capabilities = frozenset({GENERATE, RANK, TAG})
 
     def __init__(self, llm: Any, *, model_name: str, **_: Any) -> None:
         self.vllm = _require_vllm()
@@ -70,22 +72,22 @@ class VLLMBackend:
     def _params(self, **kwargs: Any) -> Any:
         return self.vllm.SamplingParams(temperature=0.0, **kwargs)
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
-        outs = self.llm.generate(list(prompts), self._params(max_tokens=max_new_tokens, stop=[BLOCK_START]), use_tqdm=False)
+    def generate(self, requests: Sequence[Request], max_new_tokens: int) -> list[str]:
+        outs = self.llm.generate([r.prompt for r in requests], self._params(max_tokens=max_new_tokens, stop=[BLOCK_START]), use_tqdm=False)
         return [cut_at_stop(o.outputs[0].text) for o in outs]
 
-    def rank(self, prompts: Sequence[str], choices: Sequence[Sequence[str]]) -> list[RankOutcome]:
+    def rank(self, requests: Sequence[Request]) -> list[RankOutcome]:
         eos = self.tokenizer.eos_token_id
-        requests, index = [], []
-        for r, (prompt, options) in enumerate(zip(prompts, choices, strict=True)):
-            prompt_ids = list(self.tokenizer(prompt)["input_ids"])
-            for choice in dict.fromkeys(options):
+        batch, index = [], []
+        for r, request in enumerate(requests):
+            prompt_ids = list(self.tokenizer(request.prompt)["input_ids"])
+            for choice in dict.fromkeys(request.choices or []):
                 ids = list(self.tokenizer(choice, add_special_tokens=False)["input_ids"]) + ([eos] if eos is not None else [])
-                requests.append({"prompt_token_ids": prompt_ids + ids})
+                batch.append({"prompt_token_ids": prompt_ids + ids})
                 index.append((r, choice, len(prompt_ids), ids))
-        outs = self.llm.generate(requests, self._params(max_tokens=1, prompt_logprobs=0), use_tqdm=False)
-        scores: list[dict[str, float]] = [{} for _ in prompts]
-        fed = [0] * len(prompts)
+        outs = self.llm.generate(batch, self._params(max_tokens=1, prompt_logprobs=0), use_tqdm=False)
+        scores: list[dict[str, float]] = [{} for _ in requests]
+        fed = [0] * len(requests)
         for out, (r, choice, n_prompt, ids) in zip(outs, index, strict=True):
             logprobs = out.prompt_logprobs
             scores[r][choice] = sum(float(logprobs[n_prompt + j][tok].logprob) for j, tok in enumerate(ids))
@@ -99,14 +101,15 @@ class VLLMBackend:
             return self._params(max_tokens=max_tokens, structured_outputs=sampling.StructuredOutputsParams(regex=regex))
         return self._params(max_tokens=max_tokens, guided_decoding=sampling.GuidedDecodingParams(regex=regex))
 
-    def tag(self, prompts: Sequence[str], hints: Sequence[TaggingHint], key: str = "") -> list[TagOutcome]:
+    def tag(self, requests: Sequence[Request], key: str = "") -> list[TagOutcome]:
+        hints = [r.hint for r in requests]
         params, readers = [], []
         for hint in hints:
             guide, reader = tagging_regex(hint)
             longest = max(hint.labels, key=len)
             params.append(self._guided(guide, self.count_tokens([hint.render([longest] * len(hint.tokens))])[0] * 2 + 8))
             readers.append(reader)
-        outs = self.llm.generate(list(prompts), params, use_tqdm=False)
+        outs = self.llm.generate([r.prompt for r in requests], params, use_tqdm=False)
         results = []
         for out, hint, reader in zip(outs, hints, readers, strict=True):
             text = out.outputs[0].text
