@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from plugin_helpers import toy_module
 
-from medtuned_core import Parsed, UnitScores, hookimpl
+from medtuned_core import UnitScores, hookimpl
 from medtuned_core.errors import PluginError
 from medtuned_core.plugins import make_registry
 from medtuned_core.scoring import parse_row, score_parsed, score_rows, task_units
-from medtuned_core.stats import SummedUnits, in_id_order, interval, mcnemar, paired_difference, replicates
+from medtuned_core.stats import RescoredUnits, SummedUnits, in_id_order, interval, mcnemar, paired_difference, replicates
 
 
 def yesno_rows(n: int, accuracy: float, seed: int = 0) -> list[dict]:
@@ -26,7 +26,9 @@ def yesno_rows(n: int, accuracy: float, seed: int = 0) -> list[dict]:
     rng.shuffle(right)
     golds = [rng.choice(["yes", "no"]) for _ in range(n)]
     flip = {"yes": "no", "no": "yes"}
-    return [{"task": "toy-yesno", "id": f"q{k}", "reference": g, "prediction": g if ok else flip[g]} for k, (g, ok) in enumerate(zip(golds, right))]
+    return [
+        {"task": "toy-yesno", "id": f"q{k}", "reference": g, "prediction": g if ok else flip[g]} for k, (g, ok) in enumerate(zip(golds, right, strict=True))
+    ]
 
 
 class YesNoUnits:
@@ -81,13 +83,17 @@ def test_the_interval_narrows_as_n_grows():
     assert widths[0] / widths[2] == pytest.approx(4, rel=0.3)  # ~ 1 / sqrt(n)
 
 
-def test_fallback_rescoring_gives_the_same_interval_as_unit_sums():
-    """medtuned_score_units is a shortcut, not a different method: with the same draws, rescoring every
-    resample through medtuned_score gives the same replicates (accuracy here, entity F1 below)."""
+def test_fallback_finds_a_mean_of_rows_and_gives_the_interval_of_unit_sums():
+    """Without medtuned_score_units, an accuracy (a mean of the rows' own scores, checked) is resampled as
+    summed units too — with the same draws, the same interval as the plugin's own units."""
     rows = yesno_rows(120, 0.55, seed=3)
+    plain = make_registry([toy_module()], autoload=False)
     fast = score_rows(make_registry([toy_module(), YesNoUnits()], autoload=False), rows, n_boot=300)["toy-yesno"]
-    slow = score_rows(make_registry([toy_module()], autoload=False), rows, n_boot=300)["toy-yesno"]
+    slow = score_rows(plain, rows, n_boot=300)["toy-yesno"]
     assert (fast["ci_low"], fast["ci_high"]) == (slow["ci_low"], slow["ci_high"])
+    items = [parse_row(plain, r) for r in rows]
+    units = task_units(plain, plain.get("toy-yesno"), items, slow)
+    assert isinstance(units, SummedUnits) and units.correct.sum() == round(0.55 * 120)
 
 
 def test_fallback_and_units_agree_on_a_corpus_level_f1_and_ignore_row_order():
@@ -105,6 +111,8 @@ def test_fallback_and_units_agree_on_a_corpus_level_f1_and_ignore_row_order():
     fast_result = score_rows(fast, rows, n_boot=200)["toy-tagger"]
     shuffled = score_rows(fast, random.Random(1).sample(rows, len(rows)), n_boot=200)["toy-tagger"]
     assert fast_result["ci_unit"] == "sentence" and slow_result["ci_unit"] == "example"
+    items = [parse_row(plain, r) for r in rows]
+    assert isinstance(task_units(plain, plain.get("toy-tagger"), items, slow_result), RescoredUnits)  # an F1 is no mean of rows
     assert fast_result["ci_low"] == pytest.approx(slow_result["ci_low"]) and fast_result["ci_high"] == pytest.approx(slow_result["ci_high"])
     assert (shuffled["ci_low"], shuffled["ci_high"]) == (fast_result["ci_low"], fast_result["ci_high"])
 
@@ -139,7 +147,7 @@ def test_a_plugin_breaking_the_units_contract_is_named_in_one_line(units, messag
 
 
 def test_paired_bootstrap_and_mcnemar_on_a_real_and_a_null_difference():
-    registry = make_registry([toy_module()], autoload=False)  # the fallback path, with per-example correctness
+    registry = make_registry([toy_module()], autoload=False)  # no score_units: the rows' scores give correctness
     task = registry.get("toy-yesno")
     base = yesno_rows(300, 0.6, seed=1)
     better = [dict(r, prediction=r["reference"]) if k % 3 == 0 else r for k, r in enumerate(base)]  # fixes a third of the rows
@@ -147,7 +155,7 @@ def test_paired_bootstrap_and_mcnemar_on_a_real_and_a_null_difference():
     def units(rows):
         items = [parse_row(registry, r) for r in rows]
         result = score_parsed(registry, items)["toy-yesno"]
-        return result["score"], in_id_order(task_units(registry, task, items, result, correct=True))
+        return result["score"], in_id_order(task_units(registry, task, items, result))
 
     (score_a, a), (score_b, b) = units(base), units(better)
     ra, rb = replicates(a, 1000), replicates(b, 1000)
@@ -195,7 +203,10 @@ def test_every_installed_task_gets_an_interval_through_the_fallback():
             continue
         seen.append(task.name)
         wrong = rendered[-1]["output"]  # another example's answer: wrong for most rows
-        rows += [{"task": task.name, "id": r["id"], "input": r["input"], "reference": r["output"], "prediction": r["output"] if k % 2 else wrong} for k, r in enumerate(rendered)]
+        rows += [
+            {"task": task.name, "id": r["id"], "input": r["input"], "reference": r["output"], "prediction": r["output"] if k % 2 else wrong}
+            for k, r in enumerate(rendered)
+        ]
     assert {"ncbi-disease", "gad", "hoc", "medqa"} <= set(seen)
     for name, result in score_rows(registry, rows, n_boot=40).items():
         assert registry.score_units(registry.get(name), [], [], []) is None

@@ -79,11 +79,11 @@ def score_parsed(
     return results
 
 
-def task_units(registry: Registry, task: TaskInfo, items: Sequence[ParsedRow], result: dict[str, Any], *, correct: bool = False) -> stats.Units:
+def task_units(registry: Registry, task: TaskInfo, items: Sequence[ParsedRow], result: dict[str, Any]) -> stats.Units:
     """The units a task's score is resampled over: the task's own ``medtuned_score_units`` when a plugin
-    answers (checked against ``result``, the score hook's figure), else every row as an example rescored
-    through ``medtuned_score`` (one call per resample). ``correct`` also gives the fallback per-example
-    right/wrong when the metric is accuracy (each row scored alone), for McNemar's test."""
+    answers (checked against ``result``, the score hook's figure); otherwise every row is an example, with
+    its own score as its statistic when the metric proves to be the mean of the rows' scores (accuracy,
+    mean ROUGE), else rescored through ``medtuned_score`` once per resample."""
     golds, preds, rows = [i.gold for i in items], [i.pred for i in items], [i.row for i in items]
     offered = registry.score_units(task, golds, preds, rows)
     if offered is not None:
@@ -93,8 +93,11 @@ def task_units(registry: Registry, task: TaskInfo, items: Sequence[ParsedRow], r
     def rescore(idx: list[int]) -> float:
         return float(registry.score(task, [golds[k] for k in idx], [preds[k] for k in idx], [rows[k] for k in idx])["score"])
 
-    right = np.array([rescore([k]) == 1.0 for k in range(len(items))]) if correct and result.get("metric") == "accuracy" else None
-    return stats.RescoredUnits("example", ids, rescore, right)
+    per_row = stats.row_scores_if_mean(rescore, len(items), float(result["score"])) if items else None
+    if per_row is None:
+        return stats.RescoredUnits("example", ids, rescore)
+    right = per_row == 1.0 if result.get("metric") == "accuracy" else None
+    return stats.SummedUnits("example", ids, np.column_stack([per_row, np.ones(len(per_row))]), stats.ratio, right)
 
 
 def _checked_units(task: TaskInfo, units: Any, score: float) -> stats.SummedUnits:

@@ -5,7 +5,8 @@ accuracy over examples), so an interval resamples the *units* the metric is buil
 with replacement, the metric recomputed — and takes the percentiles of those replicates. A replicate is
 a row of multinomial counts (how often each unit was drawn); a :class:`SummedUnits` turns a whole
 matrix of counts into replicates with one product ``counts @ stats`` (the task's ``medtuned_score_units``
-hook); a :class:`RescoredUnits` reruns the task's score hook on each resample (the generic, slower path).
+hook, or a metric found to be the mean of the rows' own scores); a :class:`RescoredUnits` reruns the task's
+score hook on each resample (the generic, slower path).
 
 Units are kept in id order, so a replicate depends on the set of units and the seed, not on the order in
 which predictions were written: ``evaluate``, ``medtuned score`` and ``compare`` draw the same resamples.
@@ -56,7 +57,7 @@ class RescoredUnits:
     unit: str
     ids: list[str]
     score: Callable[[list[int]], float]
-    correct: np.ndarray | None = None
+    correct = None  # an accuracy is a mean of the rows' scores, so it never needs rescoring
 
     def metric(self, counts: np.ndarray) -> np.ndarray:
         units = np.arange(counts.shape[1])
@@ -64,11 +65,38 @@ class RescoredUnits:
 
     def take(self, order: Sequence[int]) -> RescoredUnits:
         order = list(order)
-        correct = None if self.correct is None else self.correct[order]
-        return RescoredUnits(self.unit, [self.ids[i] for i in order], lambda idx: self.score([order[i] for i in idx]), correct)
+        return RescoredUnits(self.unit, [self.ids[i] for i in order], lambda idx: self.score([order[i] for i in idx]))
 
 
 Units = SummedUnits | RescoredUnits
+
+
+def ratio(summed: Any) -> Any:
+    """``combine`` of ``(value, 1)`` rows: the mean of the values (accuracy, a mean ROUGE)."""
+    return summed[..., 0] / summed[..., 1]
+
+
+def row_scores_if_mean(score: Callable[[list[int]], float], n: int, total: float, seed: int = DEFAULT_SEED) -> np.ndarray | None:
+    """Each row's own score when the metric is their mean (accuracy, mean ROUGE), else None.
+
+    Checked, not assumed: on a few rows first (so that an F1 fails after six calls), then on all rows
+    and on two resamples with repeats. A mean lets a resample be one product like any summed units."""
+    rng = np.random.default_rng(seed)
+    probe = rng.choice(n, size=min(n, 5), replace=False).tolist()
+    if not _close(score(probe), float(np.mean([score([k]) for k in probe]))):
+        return None
+    rows = np.array([score([k]) for k in range(n)], dtype=np.float64)
+    if not _close(float(rows.mean()), total):
+        return None
+    for _ in range(2):
+        drawn = rng.integers(0, n, size=n).tolist()
+        if not _close(score(drawn), float(rows[drawn].mean())):
+            return None
+    return rows
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def in_id_order(units: Units) -> Units:
