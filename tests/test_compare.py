@@ -9,9 +9,7 @@ from pathlib import Path
 
 import evaluate_helpers as helpers
 import pytest
-from click.testing import CliRunner
 
-from medtuned_core import cli as cli_module
 from medtuned_core.errors import MedTunedError
 from medtuned_core.evaluate import evaluate
 from medtuned_core.evaluate.compare import compare, compare_runs
@@ -48,10 +46,7 @@ def write_run(folder: Path, rows: list[dict], predicted: dict[str, str], **setti
 
 @pytest.fixture
 def cli(monkeypatch):
-    reg = helpers.registry()
-    monkeypatch.setattr(cli_module, "registry", lambda: reg)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli_module.cli, [str(a) for a in args], catch_exceptions=False)
+    return helpers.cli_runner(monkeypatch)
 
 
 def test_runs_on_different_seeds_limit_samples_are_refused_naming_the_task(tmp_path, cli):

@@ -16,9 +16,7 @@ from pathlib import Path
 import evaluate_helpers as helpers
 import pytest
 import torch
-from click.testing import CliRunner
 
-from medtuned_core import cli as cli_module
 from medtuned_core.errors import MedTunedError
 from medtuned_core.evaluate import evaluate
 from medtuned_core.testing_models import build_tiny_model
@@ -34,10 +32,7 @@ def data(tmp_path) -> Path:
 
 @pytest.fixture
 def cli(monkeypatch):
-    reg = helpers.registry()
-    monkeypatch.setattr(cli_module, "registry", lambda: reg)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli_module.cli, [str(a) for a in args], catch_exceptions=False)
+    return helpers.cli_runner(monkeypatch)
 
 
 def read_rows(path: Path) -> list[dict]:

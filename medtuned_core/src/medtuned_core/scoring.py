@@ -84,20 +84,25 @@ def task_units(registry: Registry, task: TaskInfo, items: Sequence[ParsedRow], r
     answers (checked against ``result``, the score hook's figure); otherwise every row is an example, with
     its own score as its statistic when the metric proves to be the mean of the rows' scores (accuracy,
     mean ROUGE), else rescored through ``medtuned_score`` once per resample."""
-    golds, preds, rows = [i.gold for i in items], [i.pred for i in items], [i.row for i in items]
-    offered = registry.score_units(task, golds, preds, rows)
+    offered = registry.score_units(task, [i.gold for i in items], [i.pred for i in items], [i.row for i in items])
     if offered is not None:
         return _checked_units(task, offered, float(result["score"]))
-    ids = [str(row["id"]) if row.get("id") is not None else f"row {k + 1}" for k, row in enumerate(rows)]
+    rescored = rescored_units(registry, task, items)
+    per_row = stats.row_scores_if_mean(rescored.score, len(items), float(result["score"])) if items else None
+    if per_row is None:
+        return rescored
+    right = per_row == 1.0 if result.get("metric") == "accuracy" else None
+    return stats.SummedUnits("example", rescored.ids, np.column_stack([per_row, np.ones(len(per_row))]), stats.ratio, right)
+
+
+def rescored_units(registry: Registry, task: TaskInfo, items: Sequence[ParsedRow]) -> stats.RescoredUnits:
+    """Every row an example; a resample is scored by calling ``medtuned_score`` on its rows."""
+    golds, preds, rows = [i.gold for i in items], [i.pred for i in items], [i.row for i in items]
 
     def rescore(idx: list[int]) -> float:
         return float(registry.score(task, [golds[k] for k in idx], [preds[k] for k in idx], [rows[k] for k in idx])["score"])
 
-    per_row = stats.row_scores_if_mean(rescore, len(items), float(result["score"])) if items else None
-    if per_row is None:
-        return stats.RescoredUnits("example", ids, rescore)
-    right = per_row == 1.0 if result.get("metric") == "accuracy" else None
-    return stats.SummedUnits("example", ids, np.column_stack([per_row, np.ones(len(per_row))]), stats.ratio, right)
+    return stats.RescoredUnits("example", [str(row["id"]) if row.get("id") is not None else f"row {k + 1}" for k, row in enumerate(rows)], rescore)
 
 
 def _checked_units(task: TaskInfo, units: Any, score: float) -> stats.SummedUnits:
