@@ -43,7 +43,8 @@ class SummedUnits:
     correct: np.ndarray | None = None  # [n] bool, for accuracy metrics
 
     def metric(self, counts: np.ndarray) -> np.ndarray:
-        return np.asarray(self.combine(counts.astype(np.float64) @ self.stats), dtype=np.float64).reshape(len(counts))
+        with np.errstate(divide="ignore", invalid="ignore"):  # a 0/0 draw is NaN, left out of the percentiles
+            return np.asarray(self.combine(counts.astype(np.float64) @ self.stats), dtype=np.float64).reshape(len(counts))
 
     def take(self, order: Sequence[int]) -> SummedUnits:
         correct = None if self.correct is None else self.correct[list(order)]

@@ -66,7 +66,9 @@ def run_rows(path: Path, settings: dict[str, Any]) -> dict[str, list[dict[str, A
     restricted to the tasks and the seeded ``--limit`` sample of its latest settings."""
     by_task: dict[str, dict[str, dict[str, Any]]] = {}
     for row in read_score_rows(path / PREDICTIONS):
-        by_task.setdefault(row["task"], {})[str(row.get("id"))] = row
+        if row.get("id") is None:
+            raise MedTunedError(f"{path / PREDICTIONS}: a row of task {row['task']!r} has no 'id'; runs are compared example by example")
+        by_task.setdefault(row["task"], {})[str(row["id"])] = row
     wanted = settings.get("tasks") or list(by_task)
     return {
         task: list(sample_rows(list(by_task[task].values()), settings.get("limit"), settings.get("seed", 0), task, settings.get("split", "test")))
