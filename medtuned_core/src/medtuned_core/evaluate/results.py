@@ -186,8 +186,12 @@ def results_markdown(metrics: Mapping[str, Any], families: Mapping[str, str], re
         "",
         f"Split `{run['split']}`, mode `{run['mode']}`, backend `{run['backend']}`"
         + (f", a fixed sample of {run['limit']} examples per task (seed {run.get('seed', 0)})" if run.get("limit") else "")
-        + ". Scores are percentages (the primary metric of each task; entity-level micro F1 for NER), with a"
-        " percentile bootstrap confidence interval over the unit named in the details (docs/evaluation.md).",
+        + ". Scores are percentages (the primary metric of each task; entity-level micro F1 for NER)"
+        + (
+            ", with a percentile bootstrap confidence interval over the unit named in the details (docs/evaluation.md)."
+            if any(r.get("n_boot") for r in tasks.values())
+            else "."
+        ),
         "",
     ]
     for title, names in sections:
