@@ -48,7 +48,15 @@ def main() -> None:
     summary = json.loads((work / "run" / "metrics.json").read_text())["summary"]
     print("\n== quality benchmark ==")
     print(f"fine-tune budget {args.minutes:g} min: {summary.get('global_step')} steps, train loss {summary.get('train_loss')}")
-    for row in result["rows"]:
+    report = result["report"]
+    for task, entry in report["tasks"].items():
+        then, now = (entry["runs"][label] for label in ("before", "after"))
+        print(
+            f"{task:>14} {entry['metric']:>10}: before {then['score']:.4f} [{then['ci_low']:.4f}, {then['ci_high']:.4f}]  after {now['score']:.4f} [{now['ci_low']:.4f}, {now['ci_high']:.4f}]"
+        )
+    for p in report["pairs"]:
+        print(f"{p['task']:>14} change {p['diff']:+.4f} [{p['ci_low']:+.4f}, {p['ci_high']:+.4f}], paired bootstrap p = {p['p_bootstrap']:.3g}")
+    for row in result["other_figures"]:
         print(f"{row['task']:>14} {row['metric']:>10}: before {row['before']:.4f}  after {row['after']:.4f}")
     for stage in ("eval-before", "eval-after"):
         tasks = json.loads((work / stage / "metrics.json").read_text())["tasks"]

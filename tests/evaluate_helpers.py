@@ -170,6 +170,18 @@ def registry() -> Registry:
     return reg
 
 
+def cli_runner(monkeypatch):
+    """``run(*args)``: the medtuned CLI in-process, on the toy registry; returns click's result."""
+    from click.testing import CliRunner
+
+    from medtuned_core import cli as cli_module
+
+    reg = registry()
+    monkeypatch.setattr(cli_module, "registry", lambda: reg)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(cli_module.cli, [str(a) for a in args], catch_exceptions=False)
+
+
 @functools.cache
 def tokenizer():
     from medtuned_core.testing_models import tiny_tokenizer

@@ -93,7 +93,12 @@ def test_score_json_and_bad_line(run, tmp_path):
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     result = json.loads(run("score", str(path), "--json").output)
-    assert result == {"toy-yesno": {"metric": "accuracy", "score": 0.5, "n": 4, "unparsed": 1, "gold_unparsed": 0}}
+    interval = {"ci_low": 0.0, "ci_high": 1.0, "n_boot": 1000, "ci_level": 0.95, "ci_unit": "example"}  # 4 rows: anything goes
+    assert result == {"toy-yesno": {"metric": "accuracy", "score": 0.5, "n": 4, "unparsed": 1, "gold_unparsed": 0, **interval}}
+    assert json.loads(run("score", str(path), "--json", "--n-boot", "0").output)["toy-yesno"].keys() == {"metric", "score", "n", "unparsed", "gold_unparsed"}
+    table = run("score", str(path), "--ci", "0.9").output
+    assert "90% CI" in table and "[0.0000, 1.0000]" in table
+    assert run("score", str(path), "--ci", "90").exit_code == 1
     path.write_text(json.dumps(rows[0]) + "\n" + json.dumps({"task": "toy-yesno", "reference": "yes"}) + "\n")
     out = run("score", str(path))
     assert out.exit_code == 1 and "preds.jsonl:2: field 'prediction' must be a string" in out.output

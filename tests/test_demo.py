@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from medtuned_core.demo.compare import compare, write_comparison
+from medtuned_core.demo.compare import before_after, other_figures, write_comparison
 from medtuned_core.demo.runner import load_plan, sample_data_root
 from medtuned_core.plugins import get_registry
 
@@ -33,17 +33,32 @@ def test_sample_data_root_links_every_shipped_sample(tmp_path):
     sample_data_root(registry, root)  # idempotent
 
 
-def test_compare_and_write(tmp_path):
-    before = {"tasks": {"a": {"metric": "entity_f1", "score": 0.1, "strict": {"f1": 0.05}, "unparsed": 2}, "b": {"metric": "accuracy", "score": 0.5}}}
-    after = {"tasks": {"a": {"metric": "entity_f1", "score": 0.6, "strict": {"f1": 0.55}, "unparsed": 0}, "b": {"metric": "accuracy", "score": 0.75}}}
-    rows = compare(before, after)
-    assert [(r["task"], r["metric"], r["before"], r["after"]) for r in rows] == [
-        ("a", "entity_f1", 0.1, 0.6),
-        ("a", "strict_f1", 0.05, 0.55),
-        ("b", "accuracy", 0.5, 0.75),
-    ]
-    write_comparison(rows, tmp_path, "t")
-    assert "| a | entity_f1 | 0.1000 | 0.6000 | +0.5000 |" in (tmp_path / "results.md").read_text()
+def test_before_after_table_has_intervals_and_the_paired_test(tmp_path):
+    """The demo's comparison is `medtuned compare` on its two evaluation folders (toy task, constructed runs)."""
+    import evaluate_helpers as helpers
+
+    references = ["yes", "no"] * 20
+    folders = {}
+    for stage, right in (("eval-before", 10), ("eval-after", 36)):
+        folder = folders[stage] = tmp_path / stage
+        folder.mkdir()
+        rows = [
+            {"task": "toy-yesno", "id": str(k), "reference": g, "prediction": g if k < right else ("no" if g == "yes" else "yes")}
+            for k, g in enumerate(references)
+        ]
+        (folder / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        (folder / "run.json").write_text(json.dumps({"model": stage, "mode": "score", "split": "test", "seed": 0, "limit": 40, "tasks": ["toy-yesno"]}))
+    before = {"tasks": {"toy-yesno": {"metric": "accuracy", "score": 0.25, "strict": {"f1": 0.2}}}}
+    after = {"tasks": {"toy-yesno": {"metric": "accuracy", "score": 0.9, "strict": {"f1": 0.85}}}}
+    report = before_after(folders["eval-before"], folders["eval-after"], helpers.registry())
+    extras = other_figures(before, after)
+    assert extras == [{"task": "toy-yesno", "metric": "strict_f1", "before": 0.2, "after": 0.85}]
+    write_comparison(report, extras, tmp_path, "t")
+    text = (tmp_path / "results.md").read_text()
+    assert "| toy-yesno | accuracy | 25.00 [" in text and "| before | after | 40 | 25.00 | 90.00 | +65.00 | [" in text
+    assert "| toy-yesno | strict_f1 | 0.2000 | 0.8500 | +0.6500 |" in text
+    assert report["pairs"][0]["p_bootstrap"] < 0.01 and report["pairs"][0]["mcnemar"]["p"] < 0.01
+    assert json.loads((tmp_path / "comparison.json").read_text())["pairs"][0]["diff"] == pytest.approx(0.65)
     assert (tmp_path / "before_after.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -55,7 +70,8 @@ def test_quick_demo_end_to_end(tmp_path):
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     work = tmp_path / "quick"
-    assert "Before / after fine-tuning" in out.stdout
+    assert "Before / after fine-tuning" in out.stdout and "Paired tests" in out.stdout
+    assert "95% CI" in (work / "results.md").read_text()
     for name in (
         "data/train.jsonl",
         "data/manifest.json",

@@ -16,9 +16,7 @@ from pathlib import Path
 import evaluate_helpers as helpers
 import pytest
 import torch
-from click.testing import CliRunner
 
-from medtuned_core import cli as cli_module
 from medtuned_core.errors import MedTunedError
 from medtuned_core.evaluate import evaluate
 from medtuned_core.testing_models import build_tiny_model
@@ -34,10 +32,7 @@ def data(tmp_path) -> Path:
 
 @pytest.fixture
 def cli(monkeypatch):
-    reg = helpers.registry()
-    monkeypatch.setattr(cli_module, "registry", lambda: reg)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(cli_module.cli, [str(a) for a in args], catch_exceptions=False)
+    return helpers.cli_runner(monkeypatch)
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -267,11 +262,12 @@ def test_real_task_packages_on_their_samples(tmp_path, name):
     split = "test" if "test" in task.splits else task.splits[0]
     out = tmp_path / name
     metrics = evaluate(
-        (helpers.model(), helpers.tokenizer()), [name], task.sample_data, split, out, "score", 2, registry=reg, progress=False, max_new_tokens=24
+        (helpers.model(), helpers.tokenizer()), [name], task.sample_data, split, out, "score", 2, registry=reg, progress=False, max_new_tokens=24, n_boot=200
     )
     result = metrics["tasks"][name]
     assert result["methods"] == {REAL_TASKS[name]: result["n"]}
     if REAL_TASKS[name] != "generate":
         assert result["unparsed"] == 0
-    again = score_rows(reg, read_score_rows(out / "predictions.jsonl"))[name]
-    assert again == {k: v for k, v in result.items() if k not in ("examples_per_s", "methods")}
+    again = score_rows(reg, read_score_rows(out / "predictions.jsonl"), n_boot=result["n_boot"])[name]
+    assert again == {k: v for k, v in result.items() if k not in ("examples_per_s", "methods")}  # the interval included
+    assert result["n_boot"] == 200 and result["ci_low"] <= result["score"] <= result["ci_high"]

@@ -21,6 +21,7 @@ LAZY_COMMANDS = {
     "train": "medtuned_core.train.cli:train",
     "evaluate": "medtuned_core.evaluate.cli:evaluate",
     "predict": "medtuned_core.evaluate.cli:predict",
+    "compare": "medtuned_core.evaluate.cli:compare",
     "demo": "medtuned_core.demo:demo",
     "new-task": "medtuned_core.scaffold:new_task",
 }
@@ -191,24 +192,40 @@ def render(task: str, data_dir: Path | None, split: str, out: Path, templates: P
     click.echo(f"wrote {n} rows to {out}", err=True)
 
 
+def interval_options(fn: Any) -> Any:
+    """``--n-boot`` and ``--ci``: the bootstrap interval of every score (stats.py)."""
+    fn = click.option("--ci", "ci_level", type=float, default=0.95, show_default=True, help="Confidence level of the intervals.")(fn)
+    return click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for the confidence intervals (0: no interval).")(fn)
+
+
+def interval_text(result: dict[str, Any], scale: float = 1.0, digits: int = 4) -> str:
+    """``[low, high]`` of a result's interval, or a dash."""
+    low, high = result.get("ci_low"), result.get("ci_high")
+    return "—" if low is None or high is None else f"[{scale * low:.{digits}f}, {scale * high:.{digits}f}]"
+
+
 @cli.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@interval_options
 @click.option("--json", "as_json", is_flag=True)
-def score(file: Path, as_json: bool) -> None:
-    """Score a JSONL of {task, reference, prediction} rows through the parse and score hooks."""
-    from .scoring import read_score_rows, score_rows
+def score(file: Path, n_boot: int, ci_level: float, as_json: bool) -> None:
+    """Score a JSONL of {task, reference, prediction} rows through the parse and score hooks, with a
+    bootstrap confidence interval for each score."""
+    from .scoring import parse_row, read_score_rows, score_parsed
+    from .stats import check_level, check_n_boot
 
-    results = score_rows(registry(), read_score_rows(file))
+    reg = registry()
+    results = score_parsed(reg, (parse_row(reg, r) for r in read_score_rows(file)), n_boot=check_n_boot(n_boot), level=check_level(ci_level))
     if as_json:
         return echo_json(results)
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"Scores: {file.name}")
-    for col in ("task", "metric", "score", "n", "unparsed"):
-        table.add_column(col)
+    for col in ("task", "metric", "score", f"{100 * ci_level:g}% CI", "unit", "n", "unparsed"):
+        table.add_column(col, no_wrap=col.endswith("CI"))
     for name, r in results.items():
-        table.add_row(name, r["metric"], f"{r['score']:.4f}", str(r["n"]), str(r["unparsed"]))
+        table.add_row(name, r["metric"], f"{r['score']:.4f}", interval_text(r), str(r.get("ci_unit", "—")), str(r["n"]), str(r["unparsed"]))
     Console().print(table)
 
 

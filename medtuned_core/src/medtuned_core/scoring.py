@@ -1,16 +1,21 @@
-"""Scoring rows of ``{task, reference, prediction[, id, input]}`` through the parse and score hooks."""
+"""Scoring rows of ``{task, reference, prediction[, id, input]}`` through the parse and score hooks, and the
+units a score is resampled over for its confidence interval (stats.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import math
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import CorpusFormatError
+import numpy as np
+
+from . import stats
+from .errors import CorpusFormatError, PluginError
 from .jsonl import read_jsonl
 from .plugins import Registry
-from .types import Parsed
+from .types import Parsed, TaskInfo, UnitScores
 
 REQUIRED = ("task", "reference", "prediction")
 
@@ -38,25 +43,99 @@ def parse_row(registry: Registry, row: dict[str, Any]) -> ParsedRow:
     return ParsedRow(row, gold, pred)
 
 
-def score_parsed(registry: Registry, parsed: Iterable[ParsedRow]) -> dict[str, dict[str, Any]]:
-    """``{task: {"metric", "score", "n", "unparsed", "gold_unparsed", ...details}}`` in first-seen task order."""
+def score_task(registry: Registry, task: TaskInfo, items: Sequence[ParsedRow]) -> dict[str, Any]:
+    """``{"metric", "score", "n", "unparsed", "gold_unparsed", ...details}`` of one task's parsed rows."""
+    out = registry.score(task, [i.gold for i in items], [i.pred for i in items], [i.row for i in items])
+    return {
+        "metric": out.get("metric", task.metric),
+        "score": out["score"],
+        "n": len(items),
+        "unparsed": sum(not i.pred.ok for i in items),
+        "gold_unparsed": sum(not i.gold.ok for i in items),
+        **{k: v for k, v in out.items() if k not in ("metric", "score")},
+    }
+
+
+def score_parsed(
+    registry: Registry,
+    parsed: Iterable[ParsedRow],
+    *,
+    n_boot: int = 0,
+    level: float = stats.DEFAULT_LEVEL,
+    seed: int = stats.DEFAULT_SEED,
+) -> dict[str, dict[str, Any]]:
+    """``{task: {"metric", "score", "n", "unparsed", "gold_unparsed", ...details}}`` in first-seen task order;
+    with ``n_boot`` resamples, also the bootstrap interval of the score (``ci_low``, ``ci_high``, ``n_boot``,
+    ``ci_level``, ``ci_unit``)."""
     by_task: dict[str, list[ParsedRow]] = {}
     for item in parsed:
         by_task.setdefault(item.row["task"], []).append(item)
     results = {}
     for name, items in by_task.items():
         task = registry.get(name)
-        out = registry.score(task, [i.gold for i in items], [i.pred for i in items], [i.row for i in items])
-        results[name] = {
-            "metric": out.get("metric", task.metric),
-            "score": out["score"],
-            "n": len(items),
-            "unparsed": sum(not i.pred.ok for i in items),
-            "gold_unparsed": sum(not i.gold.ok for i in items),
-            **{k: v for k, v in out.items() if k not in ("metric", "score")},
-        }
+        results[name] = score_task(registry, task, items)
+        if n_boot:
+            results[name].update(stats.interval(task_units(registry, task, items, results[name]), n_boot, level, seed))
     return results
 
 
-def score_rows(registry: Registry, rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return score_parsed(registry, (parse_row(registry, r) for r in rows))
+def task_units(registry: Registry, task: TaskInfo, items: Sequence[ParsedRow], result: dict[str, Any]) -> stats.Units:
+    """The units a task's score is resampled over: the task's own ``medtuned_score_units`` when a plugin
+    answers (checked against ``result``, the score hook's figure); otherwise every row is an example, with
+    its own score as its statistic when the metric proves to be the mean of the rows' scores (accuracy,
+    mean ROUGE), else rescored through ``medtuned_score`` once per resample."""
+    offered = registry.score_units(task, [i.gold for i in items], [i.pred for i in items], [i.row for i in items])
+    if offered is not None:
+        return _checked_units(task, offered, float(result["score"]))
+    rescored = rescored_units(registry, task, items)
+    per_row = stats.row_scores_if_mean(rescored.score, len(items), float(result["score"])) if items else None
+    if per_row is None:
+        return rescored
+    right = per_row == 1.0 if result.get("metric") == "accuracy" else None
+    return stats.SummedUnits("example", rescored.ids, np.column_stack([per_row, np.ones(len(per_row))]), stats.ratio, right)
+
+
+def rescored_units(registry: Registry, task: TaskInfo, items: Sequence[ParsedRow]) -> stats.RescoredUnits:
+    """Every row an example; a resample is scored by calling ``medtuned_score`` on its rows."""
+    golds, preds, rows = [i.gold for i in items], [i.pred for i in items], [i.row for i in items]
+
+    def rescore(idx: list[int]) -> float:
+        return float(registry.score(task, [golds[k] for k in idx], [preds[k] for k in idx], [rows[k] for k in idx])["score"])
+
+    return stats.RescoredUnits("example", [str(row["id"]) if row.get("id") is not None else f"row {k + 1}" for k, row in enumerate(rows)], rescore)
+
+
+def _checked_units(task: TaskInfo, units: Any, score: float) -> stats.SummedUnits:
+    """A plugin's UnitScores as arrays, refused with one line when it breaks the hook's contract."""
+
+    def refuse(problem: str) -> PluginError:
+        return PluginError(f"task {task.name!r}: medtuned_score_units of {task.package or 'a plugin'} {problem}")
+
+    if not isinstance(units, UnitScores):
+        raise refuse(f"returned {type(units).__name__}, not UnitScores")
+    n = len(units.ids)
+    try:
+        table = np.asarray(units.stats, dtype=np.float64) if n else np.zeros((0, 1))
+    except (TypeError, ValueError) as exc:
+        raise refuse(f"gave stats that are not {n} rows of numbers ({exc})") from None
+    if table.ndim != 2 or table.shape[0] != n or not np.all(np.isfinite(table)):
+        raise refuse(f"gave stats that are not {n} rows of finite numbers (one per unit id), shape {table.shape}")
+    if len(set(units.ids)) != n:
+        raise refuse("gave the same unit id twice")
+    if units.correct is not None and len(units.correct) != n:
+        raise refuse(f"gave {len(units.correct)} correct flags for {n} units")
+    if n:
+        total = table.sum(axis=0)
+        try:
+            both = np.asarray(units.combine(np.stack([total, total])), dtype=np.float64)
+        except Exception as exc:
+            raise refuse(f"has a combine that fails on a [2, k] array ({type(exc).__name__}: {exc})") from None
+        if both.shape != (2,) or not math.isclose(float(both[0]), score, rel_tol=1e-9, abs_tol=1e-9):
+            raise refuse(f"combines the summed stats to {both.tolist()}, not the score hook's {score}")
+    correct = None if units.correct is None else np.asarray(units.correct, dtype=bool)
+    return stats.SummedUnits(units.unit, [str(i) for i in units.ids], table, units.combine, correct)
+
+
+def score_rows(registry: Registry, rows: Iterable[dict[str, Any]], **interval: Any) -> dict[str, dict[str, Any]]:
+    """:func:`score_parsed` of raw rows (``n_boot``, ``level``, ``seed`` give each score an interval)."""
+    return score_parsed(registry, (parse_row(registry, r) for r in rows), **interval)

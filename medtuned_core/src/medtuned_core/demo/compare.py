@@ -1,15 +1,21 @@
-"""The demo's before/after comparison: rows, results.md and a PNG chart."""
+"""The demo's before/after comparison: ``medtuned compare`` on its two evaluation folders (scores with
+intervals, the paired test of the change), written as results.md, comparison.json and a PNG chart."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from ..evaluate.compare import compare_runs, markdown
+from ..evaluate.reference import References
+from ..evaluate.results import error_bars, write_json
 from ..jsonl import atomic_path, atomic_writer
+from ..plugins import Registry
 
 # Extra figures worth showing beside a task's primary score when its scorer reports them
-# (a dotted path reaches into nested details, e.g. NER's strict IOB2 figure).
+# (a dotted path reaches into nested details, e.g. NER's strict IOB2 figure). They have no interval.
 EXTRA_FIGURES = {"strict_f1": "strict.f1", "accuracy": "accuracy"}
+LABELS = ("before", "after")
 
 
 def _lookup(result: dict[str, Any], path: str) -> Any:
@@ -19,59 +25,51 @@ def _lookup(result: dict[str, Any], path: str) -> Any:
     return value
 
 
-def _figures(result: dict[str, Any]) -> dict[str, float]:
-    out = {result["metric"]: float(result["score"])}
-    for name, path in EXTRA_FIGURES.items():
-        value = _lookup(result, path)
-        if isinstance(value, int | float) and not isinstance(value, bool) and name != result["metric"]:
-            out[name] = float(value)
-    return out
-
-
-def compare(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per (task, figure) present in both runs."""
+def other_figures(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per (task, extra figure other than the primary metric) present in both runs' metrics."""
     rows = []
     for task, result in before["tasks"].items():
         later = after["tasks"].get(task)
-        if later is None:
-            continue
-        then, now = _figures(result), _figures(later)
-        for metric in then:
-            if metric in now:
-                rows.append(
-                    {
-                        "task": task,
-                        "metric": metric,
-                        "before": then[metric],
-                        "after": now[metric],
-                        "unparsed_before": result.get("unparsed", 0),
-                        "unparsed_after": later.get("unparsed", 0),
-                    }
-                )
+        for name, path in EXTRA_FIGURES.items():
+            then, now = _lookup(result, path), None if later is None else _lookup(later, path)
+            if name != result["metric"] and all(isinstance(v, int | float) and not isinstance(v, bool) for v in (then, now)):
+                rows.append({"task": task, "metric": name, "before": float(then), "after": float(now)})
     return rows
 
 
-def write_comparison(rows: list[dict[str, Any]], folder: Path, title: str) -> None:
-    lines = [f"# {title}", "", "| task | metric | before | after | change |", "|---|---|---:|---:|---:|"]
-    lines += [f"| {r['task']} | {r['metric']} | {r['before']:.4f} | {r['after']:.4f} | {r['after'] - r['before']:+.4f} |" for r in rows]
+def before_after(before: Path, after: Path, registry: Registry) -> dict[str, Any]:
+    """The comparison report of the two evaluation folders (compare.json's shape)."""
+    return compare_runs([before, after], registry=registry, labels=LABELS)
+
+
+def write_comparison(report: dict[str, Any], extras: list[dict[str, Any]], folder: Path, title: str, reference: References | None = None) -> None:
+    text = markdown(report, reference or References(), title)
+    if extras:
+        text += "\n## Other figures (no interval)\n\n| task | metric | before | after | change |\n|---|---|---:|---:|---:|\n"
+        text += "".join(f"| {r['task']} | {r['metric']} | {r['before']:.4f} | {r['after']:.4f} | {r['after'] - r['before']:+.4f} |\n" for r in extras)
     with atomic_writer(folder / "results.md") as fh:
-        fh.write("\n".join(lines) + "\n")
-    _chart(rows, folder / "before_after.png", title)
+        fh.write(text)
+    write_json(folder / "comparison.json", {**report, "other_figures": extras})
+    _chart(report, folder / "before_after.png", title)
 
 
-def _chart(rows: list[dict[str, Any]], path: Path, title: str) -> None:
+def _chart(report: dict[str, Any], path: Path, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [f"{r['task']}\n{r['metric']}" for r in rows]
-    xs = range(len(rows))
-    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(rows)), 4))
-    ax.bar([x - 0.2 for x in xs], [r["before"] for r in rows], width=0.4, label="before (zero-shot)")
-    ax.bar([x + 0.2 for x in xs], [r["after"] for r in rows], width=0.4, label="after fine-tuning")
+    tasks = list(report["tasks"])
+    labels = [f"{t}\n{report['tasks'][t]['metric']}" for t in tasks]
+    xs = range(len(tasks))
+    before, before_err = error_bars([report["tasks"][t]["runs"].get(LABELS[0]) for t in tasks], scale=1.0)
+    after, after_err = error_bars([report["tasks"][t]["runs"].get(LABELS[1]) for t in tasks], scale=1.0)
+    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(tasks)), 4))
+    ax.bar([x - 0.2 for x in xs], before, yerr=before_err, capsize=3, width=0.4, label="before (zero-shot)")
+    ax.bar([x + 0.2 for x in xs], after, yerr=after_err, capsize=3, width=0.4, label="after fine-tuning")
     ax.set_xticks(list(xs), labels, fontsize=8)
     ax.set_ylim(0, 1)
+    ax.set_ylabel(f"score, {100 * report['ci_level']:g}% interval")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -53,8 +53,10 @@ def run_demo(
     """Run every stage into ``out/<profile>/``; returns the before/after comparison."""
     from ..build import build_mix, load_spec
     from ..evaluate import evaluate
+    from ..evaluate.compare import console_tables
+    from ..evaluate.reference import References, load_reference
     from ..train import make_config, train
-    from .compare import compare, write_comparison
+    from .compare import before_after, other_figures, write_comparison
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     profile = "quick" if quick else "full"
@@ -105,11 +107,15 @@ def run_demo(
     console.rule(f"4/4 evaluate the fine-tuned model ({mode} mode)")
     after = run_eval(str(exported), "eval-after")
 
-    rows = compare(before, after)
-    write_comparison(rows, work, title=f"{base_model}: before vs after a short CPU fine-tune ({_steps(work / 'run')} steps)")
-    console.print(_table(rows))
+    report = before_after(work / "eval-before", work / "eval-after", registry)
+    extras = other_figures(before, after)
+    # Published figures are shown only on real corpora: the shipped samples are not the study's test sets.
+    reference = load_reference() if data_dir else References()
+    write_comparison(report, extras, work, f"{base_model}: before vs after a short CPU fine-tune ({_steps(work / 'run')} steps)", reference)
+    for table in console_tables(report, title="Before / after fine-tuning"):
+        console.print(table)
     console.print(f"Wrote {work / 'results.md'} and {work / 'before_after.png'} in {time.perf_counter() - clock:.0f} s.")
-    return {"rows": rows, "before": before, "after": after, "out": str(work)}
+    return {"report": report, "other_figures": extras, "before": before, "after": after, "out": str(work)}
 
 
 def _steps(run: Path) -> str:
@@ -125,14 +131,3 @@ def _set_threads(threads: int) -> None:
     import torch
 
     torch.set_num_threads(max(1, threads))
-
-
-def _table(rows: list[dict[str, Any]]):
-    from rich.table import Table
-
-    table = Table(title="Before / after fine-tuning")
-    for col in ("task", "metric", "before", "after", "change"):
-        table.add_column(col, justify="right" if col in ("before", "after", "change") else "left")
-    for r in rows:
-        table.add_row(r["task"], r["metric"], f"{r['before']:.4f}", f"{r['after']:.4f}", f"{r['after'] - r['before']:+.4f}")
-    return table

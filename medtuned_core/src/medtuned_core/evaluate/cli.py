@@ -1,4 +1,4 @@
-"""``medtuned evaluate`` and ``medtuned predict`` (torch and transformers load only when a command runs)."""
+"""``medtuned evaluate``, ``medtuned predict`` and ``medtuned compare`` (torch and transformers load only when a command runs)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .. import cli as core_cli
-from ..cli import data_dir_option, echo_json, option_option, parse_options, templates_option
+from ..cli import data_dir_option, echo_json, interval_options, interval_text, option_option, parse_options, templates_option
 from ..errors import MedTunedError
 
 model_option = click.option("--model", required=True, help="Model folder, hub id, or the alias smollm2-135m.")
@@ -57,6 +57,7 @@ def _set_threads(threads: int | None) -> None:
 @click.option("--chunk-tokens", type=int, help="verify: tokens per row per pass (default: 32 on CPU, the whole remaining answer on a GPU).")
 @click.option("--reference", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="JSON of published figures for results.md.")
 @click.option("--overwrite", is_flag=True, help="Discard predictions already in --out.")
+@interval_options
 @threads_option
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON.")
 def evaluate(
@@ -80,6 +81,8 @@ def evaluate(
     chunk_tokens: int | None,
     reference: Path | None,
     overwrite: bool,
+    n_boot: int,
+    ci_level: float,
     threads: int | None,
     as_json: bool,
 ) -> None:
@@ -111,6 +114,8 @@ def evaluate(
         reference=reference,
         overwrite=overwrite,
         registry=core_cli.registry(),
+        n_boot=n_boot,
+        ci=ci_level,
     )
     if as_json:
         return echo_json(metrics)
@@ -118,11 +123,12 @@ def evaluate(
     from rich.table import Table
 
     table = Table(title=f"{metrics['run']['model_label']} · {split} · {mode}")
-    for col in ("task", "metric", "score", "n", "unparsed", "ex/s"):
-        table.add_column(col)
+    for col in ("task", "metric", "score", f"{100 * ci_level:g}% CI", "n", "unparsed", "ex/s"):
+        table.add_column(col, no_wrap=col.endswith("CI"))
     for name, r in metrics["tasks"].items():
         speed = r.get("examples_per_s")
-        table.add_row(name, str(r["metric"]), f"{r['score']:.4f}", str(r["n"]), str(r["unparsed"]), "—" if speed is None else f"{speed:.2f}")
+        row = (f"{r['score']:.4f}", interval_text(r), str(r["n"]), str(r["unparsed"]), "—" if speed is None else f"{speed:.2f}")
+        table.add_row(name, str(r["metric"]), *row)
     Console().print(table)
     click.echo(f"wrote {out}/predictions.jsonl, metrics.json, results.md, results.png", err=True)
 
@@ -197,3 +203,29 @@ def predict(
             label = item["parsed"] if item["ok"] else f"(unparsed) {item['output'].strip()}"
             console.print(Text(item["input"], style="dim"))
             console.print(Text(f"  → {label}", style="bold"))
+
+
+@click.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for compare.md, compare.json and compare.png.")
+@interval_options
+@click.option("--reference", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="JSON of your own published figures, added as columns.")
+@click.option("--skip-unpairable", is_flag=True, help="Leave out (and note) pairs of runs that scored different examples instead of stopping.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def compare(runs: tuple[Path, ...], out: Path, n_boot: int, ci_level: float, reference: Path | None, skip_unpairable: bool, as_json: bool) -> None:
+    """Leaderboard of evaluation runs (folders written by `medtuned evaluate`) with confidence intervals, and a
+    paired test (bootstrap of the difference; McNemar for accuracy) for every two runs of a task."""
+    from rich.console import Console
+
+    from .compare import compare as run
+    from .compare import console_tables
+
+    report = run(runs, out, registry=core_cli.registry(), n_boot=n_boot, level=ci_level, reference=reference, skip_unpairable=skip_unpairable)
+    if as_json:
+        return echo_json(report)
+    console = Console()
+    for table in console_tables(report):
+        console.print(table)
+    for note in report["notes"]:
+        console.print(f"[yellow]note[/]: {note}", highlight=False)
+    click.echo(f"wrote {out}/compare.md, compare.json, compare.png", err=True)

@@ -12,12 +12,12 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ..errors import CorpusFormatError, MedTunedError
 from ..jsonl import atomic_path, atomic_writer, dumps
+from .reference import References, load_reference  # noqa: F401 (load_reference: the runner's entry point)
 
 PREDICTIONS = "predictions.jsonl"
 METRICS = "metrics.json"
@@ -140,39 +140,43 @@ def write_json(path: Path, obj: Any) -> None:
         fh.write("\n")
 
 
-# -- published reference figures --------------------------------------------------------------
-
-
-def load_reference(path: str | Path | None = None) -> dict[str, Any]:
-    """Published figures to print beside ours: the file shipped with MedTuned, or a user's file of the same shape."""
-    try:
-        text = Path(path).read_text(encoding="utf-8") if path else resources.files(__package__).joinpath("reference_results.json").read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MedTunedError(f"{path}: reference file not found") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CorpusFormatError(path or "reference_results.json", exc.lineno, f"invalid JSON ({exc.msg})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("columns"), list) or not isinstance(data.get("tasks"), dict):
-        raise CorpusFormatError(path or "reference_results.json", 1, "expected {'source', 'columns': [...], 'tasks': {task: {...}}}")
-    return data
+# -- tables and chart ---------------------------------------------------------------------------
 
 
 def _percent(value: Any) -> str:
     return "—" if value is None else f"{100 * float(value):.2f}"
 
 
-def _reference_cell(value: Any) -> str:
-    return "—" if value is None else f"{float(value):.2f}"
+def interval_cell(result: Mapping[str, Any]) -> str:
+    """A score's interval in percent, ``[low, high]`` (a dash without one)."""
+    low, high = result.get("ci_low"), result.get("ci_high")
+    return "—" if low is None or high is None else f"[{100 * low:.2f}, {100 * high:.2f}]"
 
 
-def results_markdown(metrics: Mapping[str, Any], families: Mapping[str, str], reference: Mapping[str, Any]) -> str:
-    """Tables in the layout of the study's Tables 2–3: task, metric, our model, then the published columns."""
+def level_header(results: Iterable[Mapping[str, Any]]) -> str:
+    level = next((r["ci_level"] for r in results if r.get("ci_level") and r.get("n_boot")), None)
+    return f"{100 * level:g}% CI" if level else "CI"
+
+
+def error_bars(results: Sequence[Mapping[str, Any] | None], scale: float = 100.0) -> tuple[list[float], list[list[float]]]:
+    """Bar heights and matplotlib's ``yerr`` (distances below and above) from each result's score and interval;
+    a missing result is a NaN bar, a missing interval no bar."""
+    scores, below, above = [], [], []
+    for result in results:
+        score = float("nan") if result is None else scale * float(result.get("score") or 0.0)
+        low, high = (None, None) if result is None else (result.get("ci_low"), result.get("ci_high"))
+        scores.append(score)
+        below.append(0.0 if low is None else max(0.0, score - scale * low))
+        above.append(0.0 if high is None else max(0.0, scale * high - score))
+    return scores, [below, above]
+
+
+def results_markdown(metrics: Mapping[str, Any], families: Mapping[str, str], reference: References) -> str:
+    """Tables in the layout of the study's Tables 2–3: task, metric, our model with its interval, then the
+    published columns that have a figure for the tasks of the table."""
     run = metrics["run"]
     tasks = metrics["tasks"]
     ours = run.get("model_label") or run["model"]
-    columns = list(reference.get("columns", []))
-    header = ["Task", "Metric", f"{ours} (ours)", *columns]
     sections = [
         ("Named-entity recognition", [t for t in tasks if families.get(t) == "ner"]),
         ("Relation extraction, inference, classification and QA", [t for t in tasks if families.get(t) != "ner"]),
@@ -182,37 +186,44 @@ def results_markdown(metrics: Mapping[str, Any], families: Mapping[str, str], re
         "",
         f"Split `{run['split']}`, mode `{run['mode']}`, backend `{run['backend']}`"
         + (f", a fixed sample of {run['limit']} examples per task (seed {run.get('seed', 0)})" if run.get("limit") else "")
-        + ". Scores are percentages (the primary metric of each task; entity-level micro F1 for NER).",
+        + ". Scores are percentages (the primary metric of each task; entity-level micro F1 for NER)"
+        + (
+            ", with a percentile bootstrap confidence interval over the unit named in the details (docs/evaluation.md)."
+            if any(r.get("n_boot") for r in tasks.values())
+            else "."
+        ),
         "",
     ]
     for title, names in sections:
         if not names:
             continue
+        shown = reference.shown(names)
+        header = ["Task", "Metric", f"{ours} (ours)", level_header(tasks[n] for n in names), *(reference.header(c) for c in shown)]
         lines += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for name in names:
             result = tasks[name]
-            ref = reference.get("tasks", {}).get(name, {})
-            values = ref.get("values", {})
-            row = [ref.get("study_name", name), str(result.get("metric", "")), _percent(result.get("score"))]
-            row += [_reference_cell(values.get(c)) for c in columns]
-            lines.append("| " + " | ".join(row) + " |")
+            row = [reference.study_name(name), str(result.get("metric", "")), _percent(result.get("score")), interval_cell(result)]
+            lines.append("| " + " | ".join(row + reference.cells(shown, name)) + " |")
         lines.append("")
-    lines += ["## Details", "", "| Task | n | unparsed | gold unparsed | examples/s (this run) | methods |", "|---|---|---|---|---|---|"]
+    lines += [
+        "## Details",
+        "",
+        "| Task | n | unparsed | gold unparsed | CI unit | resamples | examples/s (this run) | methods |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, result in tasks.items():
         speed = result.get("examples_per_s")
         methods = ", ".join(f"{k} {v}" for k, v in sorted(result.get("methods", {}).items()))
-        lines.append(
-            f"| {name} | {result.get('n')} | {result.get('unparsed')} | {result.get('gold_unparsed')} | {'—' if speed is None else f'{speed:.2f}'} | {methods} |"
-        )
-    lines += ["", "Reference columns: " + str(reference.get("source", "")).strip()]
-    note = str(reference.get("note", "")).strip()
-    if note:
-        lines += ["", note]
-    return "\n".join(lines) + "\n"
+        cells = [name, result.get("n"), result.get("unparsed"), result.get("gold_unparsed"), result.get("ci_unit", "—"), result.get("n_boot", 0)]
+        lines.append("| " + " | ".join(map(str, cells)) + f" | {'—' if speed is None else f'{speed:.2f}'} | {methods} |")
+    notes = reference.footnotes(tasks)
+    if notes:
+        lines += ["", *(f"{note}\n" for note in notes)]
+    return "\n".join(lines).rstrip() + "\n"
 
 
-def write_chart(path: Path, metrics: Mapping[str, Any], reference: Mapping[str, Any]) -> bool:
-    """A grouped bar chart: our score per task beside each published column that has a figure."""
+def write_chart(path: Path, metrics: Mapping[str, Any], reference: References) -> bool:
+    """A grouped bar chart: our score per task with its interval, beside each published column that has a figure."""
     tasks = metrics["tasks"]
     if not tasks:
         return False
@@ -223,30 +234,28 @@ def write_chart(path: Path, metrics: Mapping[str, Any], reference: Mapping[str, 
 
     names = list(tasks)
     ours = metrics["run"].get("model_label") or metrics["run"]["model"]
-    series = [(f"{ours} (ours)", [100 * float(tasks[n].get("score") or 0.0) for n in names])]
-    for column in reference.get("columns", []):
-        values = [reference.get("tasks", {}).get(n, {}).get("values", {}).get(column) for n in names]
-        if any(v is not None for v in values):
-            series.append((column, [float("nan") if v is None else float(v) for v in values]))
+    scores, errors = error_bars([tasks[n] for n in names])
+    series = [(f"{ours} (ours)", scores), *reference.series(names)]
     width = 0.8 / len(series)
     fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(names) * len(series) ** 0.5 + 2), 4.5))
     for k, (label, values) in enumerate(series):
         xs = [i + (k - (len(series) - 1) / 2) * width for i in range(len(names))]
-        ax.bar(xs, values, width=width, label=label)
+        ours = k == 0  # published columns are drawn lighter, without intervals (none were published)
+        ax.bar(xs, values, width=width, label=label, yerr=errors if ours else None, capsize=3, alpha=1.0 if ours else 0.55)
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels(names, rotation=30, ha="right")
-    ax.set_ylabel("score (%)")
+    ax.set_ylabel("score (%), ours with its interval")
     ax.set_ylim(0, 100)
     ax.set_title(f"{metrics['run']['split']} split, mode {metrics['run']['mode']}")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
     plt.close(fig)
     return True
 
 
-def write_reports(out: Path, metrics: Mapping[str, Any], families: Mapping[str, str], reference: Mapping[str, Any]) -> None:
+def write_reports(out: Path, metrics: Mapping[str, Any], families: Mapping[str, str], reference: References) -> None:
     write_json(out / METRICS, metrics)
     with atomic_writer(out / RESULTS) as fh:
         fh.write(results_markdown(metrics, families, reference))

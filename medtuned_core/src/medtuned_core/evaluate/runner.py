@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import stats
 from ..errors import MedTunedError
 from ..plugins import Registry, get_registry
 from ..prompt import format_prompt
@@ -156,13 +157,16 @@ def evaluate(
     registry: Registry | None = None,
     progress: bool = True,
     model_label: str | None = None,
+    n_boot: int = stats.DEFAULT_N_BOOT,
+    ci: float = stats.DEFAULT_LEVEL,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on ``tasks`` (names, a comma-separated string, or all of ``family``) and write to ``out``.
 
     ``model`` is a folder, hub id or alias (``smollm2-135m``), a ``(model, tokenizer)`` pair, or a backend.
     Returns the metrics written to ``out/metrics.json``: ``{"run": {...}, "tasks": {task: {"metric", "score",
     "n", "unparsed", "gold_unparsed", "examples_per_s", "methods", ...details}}}``. Rerunning with the same
-    settings resumes: rows already in ``predictions.jsonl`` are kept, the rest computed.
+    settings resumes: rows already in ``predictions.jsonl`` are kept, the rest computed. Each score gets a
+    bootstrap interval at level ``ci`` from ``n_boot`` resamples (0: none; stats.py).
     """
     if mode not in MODES:
         raise MedTunedError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
@@ -170,6 +174,8 @@ def evaluate(
         raise MedTunedError(f"unknown tagging algorithm {tagging!r}: choose one of {', '.join(TAGGING)}")
     if batch_size < 1:
         raise MedTunedError("--batch-size must be at least 1")
+    stats.check_n_boot(n_boot)
+    stats.check_level(ci)
     if data_dir is None:
         raise MedTunedError("no data directory: pass --data-dir or set MEDTUNED_DATA_DIR")
     if out is None:
@@ -241,7 +247,7 @@ def evaluate(
                 if bar:
                     bar.update(bar_id, advance=len(batch), rate=done / max(time.perf_counter() - started, 1e-9))
             speeds[task.name] = done / max(time.perf_counter() - started, 1e-9)
-    metrics = build_metrics(registry, store, rendered, speeds, identity, model_label)
+    metrics = build_metrics(registry, store, rendered, speeds, identity, model_label, n_boot=n_boot, ci=ci)
     families = {t.name: t.family for t in selected}
     results.write_reports(out, metrics, families, reference_data)
     return metrics
@@ -254,14 +260,18 @@ def build_metrics(
     speeds: Mapping[str, float | None],
     identity: Mapping[str, Any],
     model_label: str | None = None,
+    *,
+    n_boot: int = stats.DEFAULT_N_BOOT,
+    ci: float = stats.DEFAULT_LEVEL,
 ) -> dict[str, Any]:
-    """Scores re-parsed from the stored raw predictions (what ``medtuned score`` computes), plus run facts."""
+    """Scores re-parsed from the stored raw predictions (what ``medtuned score`` computes), with their
+    bootstrap intervals, plus run facts."""
     tasks: dict[str, Any] = {}
     for name, rows in rendered.items():
         stored = results.ordered_rows(store, [(name, str(r["id"])) for r in rows])
         if not stored:
             continue
-        scored = score_parsed(registry, [parse_row(registry, r) for r in stored])[name]
+        scored = score_parsed(registry, [parse_row(registry, r) for r in stored], n_boot=n_boot, level=ci)[name]
         scored["examples_per_s"] = None if speeds.get(name) is None else round(speeds[name], 4)
         scored["methods"] = dict(Counter(r.get("method", "generate") for r in stored))
         tasks[name] = scored
