@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..jsonl import atomic_path, atomic_writer
+from ..jsonl import atomic_writer
 
 # Extra figures worth showing beside a task's primary score when its scorer reports them
 # (a dotted path reaches into nested details, e.g. NER's strict IOB2 figure).
@@ -60,14 +60,12 @@ def write_comparison(rows: list[dict[str, Any]], folder: Path, title: str) -> No
 
 
 def _chart(rows: list[dict[str, Any]], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..charts import new_figure, save_png
 
     labels = [f"{r['task']}\n{r['metric']}" for r in rows]
     xs = range(len(rows))
-    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(rows)), 4))
+    fig = new_figure(figsize=(max(5, 1.6 * len(rows)), 4))
+    ax = fig.subplots()
     ax.bar([x - 0.2 for x in xs], [r["before"] for r in rows], width=0.4, label="before (zero-shot)")
     ax.bar([x + 0.2 for x in xs], [r["after"] for r in rows], width=0.4, label="after fine-tuning")
     ax.set_xticks(list(xs), labels, fontsize=8)
@@ -75,6 +73,4 @@ def _chart(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    save_png(fig, path, dpi=120)

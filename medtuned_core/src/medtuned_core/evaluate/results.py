@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CorpusFormatError, MedTunedError
-from ..jsonl import atomic_path, atomic_writer, dumps
+from ..jsonl import atomic_writer, dumps
 
 PREDICTIONS = "predictions.jsonl"
 METRICS = "metrics.json"
@@ -216,10 +216,7 @@ def write_chart(path: Path, metrics: Mapping[str, Any], reference: Mapping[str, 
     tasks = metrics["tasks"]
     if not tasks:
         return False
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..charts import new_figure, save_png
 
     names = list(tasks)
     ours = metrics["run"].get("model_label") or metrics["run"]["model"]
@@ -229,7 +226,8 @@ def write_chart(path: Path, metrics: Mapping[str, Any], reference: Mapping[str, 
         if any(v is not None for v in values):
             series.append((column, [float("nan") if v is None else float(v) for v in values]))
     width = 0.8 / len(series)
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(names) * len(series) ** 0.5 + 2), 4.5))
+    fig = new_figure(figsize=(max(6.0, 1.2 * len(names) * len(series) ** 0.5 + 2), 4.5))
+    ax = fig.subplots()
     for k, (label, values) in enumerate(series):
         xs = [i + (k - (len(series) - 1) / 2) * width for i in range(len(names))]
         ax.bar(xs, values, width=width, label=label)
@@ -240,9 +238,7 @@ def write_chart(path: Path, metrics: Mapping[str, Any], reference: Mapping[str, 
     ax.set_title(f"{metrics['run']['split']} split, mode {metrics['run']['mode']}")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    save_png(fig, path, dpi=120)
     return True
 
 
