@@ -23,6 +23,7 @@ LAZY_COMMANDS = {
     "predict": "medtuned_core.evaluate.cli:predict",
     "demo": "medtuned_core.demo:demo",
     "new-task": "medtuned_core.scaffold:new_task",
+    "card": "medtuned_core.cards_cli:card",
 }
 
 
