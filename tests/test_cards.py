@@ -22,16 +22,8 @@ MIX = """
 name = "card-mix"
 description = "NER plus a credentialed set"
 seed = 3
-
-[[entries]]
-task = "mini-ner"
-
-[[entries]]
-task = "mini-ner"
-split = "validation"
-target = "validation"
+entries = [{ task = "mini-ner" }, { task = "mini-ner", split = "validation", target = "validation" }]
 """
-VAULT = '\n[[entries]]\ntask = "mini-vault"\n'
 
 
 class FakeHub:
@@ -71,7 +63,7 @@ def build(tmp_path: Path, mix: str, name: str) -> Path:
 
 
 def test_the_dataset_card_loads_and_carries_licences_access_and_the_data_files(tmp_path, fake_hub):
-    out = build(tmp_path, MIX + VAULT, "with-vault")
+    out = build(tmp_path, MIX.replace("entries = [", 'entries = [{ task = "mini-vault" }, '), "with-vault")
     card = DatasetCard.load(out / "dataset" / "README.md")
     meta = card.data.to_dict()
     assert meta["license"] == "cc0-1.0" and meta["pretty_name"] == "MedTuned instruction mix: card-mix"

@@ -49,6 +49,7 @@ def card(
     for eval_dir in eval_dirs:
         block["evaluations"] = cards.merge_evaluations(block["evaluations"], cards.evaluation_record(eval_dir, folder, families))
     hub.update({k: v for k, v in {"license": licence, "model_name": model_name, "datasets": list(datasets) or None}.items() if v})
+    hub["model_name"] = hub.get("model_name") or folder.resolve().parent.name  # model-index needs a name
     path = cards.write_card(folder, cards.render_model_card(hub, block))
     results = sum(len(ev["tasks"]) for ev in block["evaluations"])
     click.echo(f"wrote {path} ({results} evaluation result(s))", err=True)
