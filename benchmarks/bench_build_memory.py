@@ -2,7 +2,7 @@
 
 A synthetic task, registered through an in-process plugin, generates N invented rows on the fly
 (two sources, so per-source sampling runs too). Each size is built in a fresh process and reports
-its peak RSS; the build streams (selection sampling, sharded external shuffle, Arrow for dataset/),
+its peak RSS; the build streams (selection sampling, sharded external shuffle, parquet row groups for dataset/),
 so the peak should not grow from 100K to 1M rows.
 
     python benchmarks/bench_build_memory.py                 # 100K, 300K, 1M rows
@@ -117,7 +117,7 @@ def child(rows: int, write_dataset: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
-    parser.add_argument("--no-dataset", action="store_true", help="skip the datasets save_to_disk stage")
+    parser.add_argument("--no-dataset", action="store_true", help="skip the dataset/ stage (parquet shards and card)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

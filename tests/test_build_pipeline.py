@@ -80,9 +80,10 @@ def test_build_writes_every_output(tmp_path, data, spec):
 
     import datasets
 
-    saved = datasets.load_from_disk(str(out / "dataset"))
+    saved = datasets.load_dataset(str(out / "dataset"), cache_dir=str(tmp_path / "hf-cache"))  # parquet shards + card
     assert set(saved) == {"train", "validation"} and saved["train"].column_names == OUTPUT_KEYS
     assert saved["train"].num_rows == len(train) and saved["train"][0] == train[0]
+    assert sorted(p.name for p in (out / "dataset").iterdir()) == ["README.md", "data"]
 
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest == result.manifest
@@ -113,9 +114,11 @@ def test_build_writes_every_output(tmp_path, data, spec):
 def test_same_inputs_and_seed_give_byte_identical_files(tmp_path, data, spec):
     moved = tmp_path / "elsewhere" / "data"
     shutil.copytree(data, moved)  # the data root's location must not matter
-    build_mix(spec, data, tmp_path / "a", registry=mini_registry(), write_dataset=False)
-    build_mix(spec, moved, tmp_path / "b", registry=mini_registry(), write_dataset=False, max_shard_bytes=300)
-    for name in ("train.jsonl", "validation.jsonl", "manifest.json", "report.md"):
+    build_mix(spec, data, tmp_path / "a", registry=mini_registry())
+    build_mix(spec, moved, tmp_path / "b", registry=mini_registry(), max_shard_bytes=300)
+    dataset = sorted(str(p.relative_to(tmp_path / "a")) for p in (tmp_path / "a" / "dataset").rglob("*") if p.is_file())
+    assert dataset == ["dataset/README.md", "dataset/data/train-00000-of-00001.parquet", "dataset/data/validation-00000-of-00001.parquet"]
+    for name in ("train.jsonl", "validation.jsonl", "manifest.json", "report.md", *dataset):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
     build_mix(spec, data, tmp_path / "c", registry=mini_registry(), seed=6, write_dataset=False)
@@ -290,12 +293,15 @@ def test_dataset_folder_streams_into_several_shards_and_loads(tmp_path):
     train.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     empty = tmp_path / "validation.jsonl"
     empty.write_text("")
-    save_dataset({"train": train, "validation": empty}, tmp_path / "dataset", max_shard_bytes=50_000)
-    shards = sorted(p.name for p in (tmp_path / "dataset" / "train").glob("*.arrow"))
-    assert len(shards) > 3 and shards[0] == f"data-00000-of-{len(shards):05d}.arrow"
-    loaded = datasets.load_from_disk(str(tmp_path / "dataset"))
+    written = save_dataset({"train": train, "validation": empty}, tmp_path / "dataset", max_shard_bytes=50_000)
+    shards = sorted(p.name for p in (tmp_path / "dataset" / "data").glob("train-*.parquet"))
+    assert len(shards) > 3 and shards[0] == f"train-00000-of-{len(shards):05d}.parquet"
+    assert written == {"train": [f"data/{name}" for name in shards]}  # an empty split gets no shard
+    assert not list((tmp_path / "dataset").rglob(".*"))  # no partial shard left
+    files = {split: [str(tmp_path / "dataset" / path) for path in paths] for split, paths in written.items()}
+    loaded = datasets.load_dataset("parquet", data_files=files, cache_dir=str(tmp_path / "hf-cache"))
     assert loaded["train"].num_rows == 4000 and loaded["train"].to_list() == rows  # order and text kept
-    assert loaded["validation"].num_rows == 0 and loaded["validation"].column_names == OUTPUT_KEYS
+    assert loaded["train"].column_names == OUTPUT_KEYS
 
 
 SPLIT_MIX = """

@@ -24,6 +24,7 @@ LAZY_COMMANDS = {
     "compare": "medtuned_core.evaluate.cli:compare",
     "demo": "medtuned_core.demo:demo",
     "new-task": "medtuned_core.scaffold:new_task",
+    "card": "medtuned_core.cards_cli:card",
 }
 
 

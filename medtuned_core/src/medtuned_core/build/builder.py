@@ -7,8 +7,8 @@ Stages (each streams; nothing holds the rows of the mix):
    or ``allow_missing`` records and skips it), and entries taking a count or fraction are counted;
 3. index the inputs of the evaluation splits (the leakage guard);
 4. select, render and check each entry's rows, writing them to shuffle shards and counting lengths;
-5. emit ``train.jsonl`` / ``validation.jsonl`` in seeded shuffle order, then ``dataset/``,
-   ``manifest.json``, ``report.md``, ``composition.png`` and ``run.json``;
+5. emit ``train.jsonl`` / ``validation.jsonl`` in seeded shuffle order, then ``dataset/`` (parquet shards),
+   ``manifest.json``, ``report.md``, ``dataset/README.md`` (the dataset card), ``composition.png`` and ``run.json``;
 6. rename the staging folder to ``out`` (nothing is left behind on failure or Ctrl-C).
 """
 
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..cards import dataset_card, write_card
 from ..errors import MedTunedError, MissingDataError, PluginError
 from ..jsonl import dumps
 from ..plugins import Registry
@@ -37,7 +38,7 @@ from .report import Composition, load_measure, markdown, rich_table, save_chart
 from .sampler import WHOLE, EntrySampler
 from .shuffle import DEFAULT_SHARD_BYTES, ExternalShuffle, row_key
 from .spec import MixEntry, MixSpec
-from .writer import check_target, save_dataset, staging_folder, write_lines
+from .writer import OUTPUT_FIELDS, check_target, save_dataset, staging_folder, write_lines
 
 
 class MissingSourcesError(MedTunedError):
@@ -189,14 +190,16 @@ def build_mix(
                 name = f"{target}.jsonl"
                 rows, digest = write_lines(staging / name, progress.track(shuffle.lines(), f"writing {name}", shuffle.rows))
                 outputs[name] = {"rows": rows, "sha256": digest}
+            shards = None
             if write_dataset:
-                files = {t: staging / f"{t}.jsonl" for t in shuffles}
-                with progress.step("saving dataset/ (datasets layout)"):
-                    save_dataset(files, staging / "dataset", fingerprints={t: outputs[f"{t}.jsonl"]["sha256"] for t in files})
+                with progress.step("saving dataset/ (parquet shards)"):
+                    shards = save_dataset({t: staging / f"{t}.jsonl" for t in shuffles}, staging / "dataset")
             hashes = _hash_inputs(data_dir, [j for j in (*jobs, *evals) if j.available], progress)
             manifest = _manifest(spec, seed, templates, jobs, evals, inputs.missing, index, hashes, outputs, composition)
             (staging / "manifest.json").write_text(dumps_manifest(manifest), encoding="utf-8")
             (staging / "report.md").write_text(markdown(composition, manifest), encoding="utf-8")
+            if shards is not None:
+                write_card(staging / "dataset", dataset_card(manifest, used_tasks, shards, OUTPUT_FIELDS))
             with progress.step("writing report.md and composition.png"):
                 save_chart(composition, staging / "composition.png", f"{spec.name} (seed {seed})")
             seconds = time.perf_counter() - clock

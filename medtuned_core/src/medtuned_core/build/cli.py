@@ -20,7 +20,7 @@ from ..errors import MedTunedError
 @click.option("--allow-missing", is_flag=True, help="Build without missing sources and record them in the manifest.")
 @click.option("--tokenizer", help="Count report lengths in tokens of a local tokenizer (folder or tokenizer.json); default: whitespace words.")
 @click.option("--force", is_flag=True, help="Replace --out if it already exists.")
-@click.option("--no-dataset", is_flag=True, help="Skip the datasets save_to_disk copy (dataset/).")
+@click.option("--no-dataset", is_flag=True, help="Skip dataset/ (parquet shards and their Hugging Face dataset card).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or table.")
 @click.option("--list-presets", is_flag=True, help="List the shipped presets and exit.")
 def build(
@@ -40,7 +40,7 @@ def build(
     """Render, sample, shuffle and write an instruction dataset from a mix spec.
 
     Writes OUT/train.jsonl (+ validation.jsonl when the spec targets it), OUT/dataset/
-    (datasets save_to_disk), manifest.json, report.md and composition.png.
+    (parquet shards + dataset card: datasets.load_dataset reads it), manifest.json, report.md and composition.png.
     """
     from rich.console import Console
 

@@ -218,15 +218,14 @@ def markdown(composition: Composition, manifest: Mapping[str, Any]) -> str:
 def save_chart(composition: Composition, path: Path, title: str) -> None:
     """``composition.png``: rows per task coloured by family, and the length distribution per family."""
     import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+
+    from ..charts import new_figure, save_png
 
     target = "train" if "train" in composition.targets() else (composition.targets() or ["train"])[0]
     rows = [r for r in composition.rows(target) if r["kind"] == "task"]
     families = sorted({r["family"] for r in rows})
     palette = {family: f"C{i % 10}" for i, family in enumerate(families)}
-    fig = Figure(figsize=(13, max(4.0, 0.35 * len(rows) + 1.5)), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig = new_figure(figsize=(13, max(4.0, 0.35 * len(rows) + 1.5)), layout="constrained")
     ax_rows, ax_len = fig.subplots(1, 2, width_ratios=(1.1, 1))
     names = [r["name"] for r in rows][::-1]
     counts = [r["rows"] for r in rows][::-1]
@@ -249,4 +248,4 @@ def save_chart(composition: Composition, path: Path, title: str) -> None:
     if hists:
         ax_len.legend()
     fig.suptitle(title)
-    fig.savefig(path, dpi=110)
+    save_png(fig, path, dpi=110)

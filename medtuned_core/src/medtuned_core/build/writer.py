@@ -82,80 +82,64 @@ def write_lines(path: Path, lines: Iterable[str]) -> tuple[int, str]:
     return n, h.hexdigest()
 
 
-def save_dataset(files: dict[str, Path], folder: Path, max_shard_bytes: int = 500 * 1024 * 1024, fingerprints: dict[str, str] | None = None) -> None:
-    """``folder`` in the layout of ``datasets.DatasetDict.save_to_disk`` (``load_from_disk`` reads it).
+DATA_FOLDER = "data"  # inside dataset/: the Hub's layout for data files
 
-    ``save_to_disk`` re-reads a memory-mapped copy of the whole dataset, so the builder's resident
-    memory would grow with the number of rows. Instead the JSONL files stream through pyarrow's JSON
-    reader (single-threaded, 1 MiB blocks) into Arrow IPC stream files — the format ``datasets``
-    writes — and the metadata files are written with ``datasets``' own classes.
-    """
-    import json
 
+def output_features():
+    """The ``datasets.Features`` of a build row (every field a string)."""
     import datasets
-    import pyarrow as pa
+
+    return datasets.Features({name: datasets.Value("string") for name in OUTPUT_FIELDS})
+
+
+def save_dataset(files: dict[str, Path], folder: Path, max_shard_bytes: int = 500 * 1024 * 1024) -> dict[str, list[str]]:
+    """Parquet shards of each split under ``folder/data/`` (``{split}-00000-of-00002.parquet``, the Hub's naming),
+    which ``datasets.load_dataset(folder)`` and ``load_dataset("parquet", data_files=...)`` read; returns the
+    shard paths per split, relative to ``folder``. An empty split gets no shard (``datasets`` cannot load one).
+
+    The JSONL files stream through pyarrow's JSON reader (single-threaded, 1 MiB blocks) into parquet row groups,
+    so memory stays flat however many rows there are, and the same JSONL gives the same bytes. The schema carries
+    the ``datasets`` features, so the columns load with their declared types.
+    """
     import pyarrow.json as pa_json
+    import pyarrow.parquet as pq
 
-    features = datasets.Features({name: datasets.Value("string") for name in OUTPUT_FIELDS})
-    schema = features.arrow_schema
-    folder.mkdir(parents=True)
-    (folder / datasets.config.DATASETDICT_JSON_FILENAME).write_text(json.dumps({"splits": list(files)}), encoding="utf-8")
+    schema = output_features().arrow_schema
+    data = folder / DATA_FOLDER
+    data.mkdir(parents=True)
+    written: dict[str, list[str]] = {}
     for split, path in files.items():
-        split_dir = folder / split
-        split_dir.mkdir()
-        shards = _write_arrow_shards(path, split_dir, schema, max_shard_bytes, pa, pa_json)
-        names = [f"data-{i:05d}-of-{len(shards):05d}.arrow" for i in range(len(shards))]
+        if not path.stat().st_size:
+            continue
+        shards = _write_parquet_shards(path, data, split, schema, max_shard_bytes, pa_json, pq)
+        names = [f"{split}-{i:05d}-of-{len(shards):05d}.parquet" for i in range(len(shards))]
         for shard, name in zip(shards, names, strict=True):
-            shard.rename(split_dir / name)
-        state = {
-            "_data_files": [{"filename": name} for name in names],
-            "_fingerprint": (fingerprints or {}).get(split) or _fingerprint(path),
-            "_format_columns": None,
-            "_format_kwargs": {},
-            "_format_type": None,
-            "_output_all_columns": False,
-            "_split": split,
-        }
-        (split_dir / datasets.config.DATASET_STATE_JSON_FILENAME).write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
-        datasets.DatasetInfo(features=features).write_to_directory(str(split_dir))
+            shard.rename(data / name)
+        written[split] = [f"{DATA_FOLDER}/{name}" for name in names]
+    return written
 
 
-def _write_arrow_shards(path: Path, split_dir: Path, schema, max_shard_bytes: int, pa, pa_json) -> list[Path]:
+def _write_parquet_shards(path: Path, data: Path, split: str, schema, max_shard_bytes: int, pa_json, pq) -> list[Path]:
     shards: list[Path] = []
-    sink = writer = None
+    writer = None
     written = 0
 
     def open_shard():
-        nonlocal sink, writer, written
-        shards.append(split_dir / f".shard-{len(shards):05d}.arrow")
-        sink = pa.OSFile(str(shards[-1]), "wb")
-        writer = pa.ipc.new_stream(sink, schema)
+        nonlocal writer, written
+        shards.append(data / f".{split}-{len(shards):05d}.parquet.partial")
+        writer = pq.ParquetWriter(str(shards[-1]), schema)
         written = 0
-
-    def close_shard():
-        writer.close()
-        sink.close()
 
     open_shard()
     try:
-        if path.stat().st_size:
-            read = pa_json.ReadOptions(block_size=1 << 20, use_threads=False)
-            parse = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
-            for batch in pa_json.open_json(str(path), read_options=read, parse_options=parse):
-                if written and written + batch.nbytes > max_shard_bytes:
-                    close_shard()
-                    open_shard()
-                writer.write_batch(batch.select(schema.names))
-                written += batch.nbytes
+        read = pa_json.ReadOptions(block_size=1 << 20, use_threads=False)
+        parse = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
+        for batch in pa_json.open_json(str(path), read_options=read, parse_options=parse):
+            if written and written + batch.nbytes > max_shard_bytes:
+                writer.close()
+                open_shard()
+            writer.write_batch(batch.select(schema.names))
+            written += batch.nbytes
     finally:
-        close_shard()
+        writer.close()
     return shards
-
-
-def _fingerprint(path: Path) -> str:
-    """A deterministic dataset fingerprint: the hash of the JSONL it was built from."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()

@@ -9,7 +9,7 @@ from typing import Any
 from ..evaluate.compare import compare_runs, markdown
 from ..evaluate.reference import References
 from ..evaluate.results import error_bars, write_json
-from ..jsonl import atomic_path, atomic_writer
+from ..jsonl import atomic_writer
 from ..plugins import Registry
 
 # Extra figures worth showing beside a task's primary score when its scorer reports them
@@ -54,17 +54,15 @@ def write_comparison(report: dict[str, Any], extras: list[dict[str, Any]], folde
 
 
 def _chart(report: dict[str, Any], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..charts import new_figure, save_png
 
     tasks = list(report["tasks"])
     labels = [f"{t}\n{report['tasks'][t]['metric']}" for t in tasks]
     xs = range(len(tasks))
     before, before_err = error_bars([report["tasks"][t]["runs"].get(LABELS[0]) for t in tasks], scale=1.0)
     after, after_err = error_bars([report["tasks"][t]["runs"].get(LABELS[1]) for t in tasks], scale=1.0)
-    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(tasks)), 4))
+    fig = new_figure(figsize=(max(5, 1.6 * len(tasks)), 4))
+    ax = fig.subplots()
     ax.bar([x - 0.2 for x in xs], before, yerr=before_err, capsize=3, width=0.4, label="before (zero-shot)")
     ax.bar([x + 0.2 for x in xs], after, yerr=after_err, capsize=3, width=0.4, label="after fine-tuning")
     ax.set_xticks(list(xs), labels, fontsize=8)
@@ -73,6 +71,4 @@ def _chart(report: dict[str, Any], path: Path, title: str) -> None:
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    save_png(fig, path, dpi=120)

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import stats
 from ..errors import MedTunedError
-from ..jsonl import atomic_path, atomic_writer
+from ..jsonl import atomic_writer
 from ..plugins import Registry, get_registry
 from ..render import sample_rows
 from ..scoring import parse_row, read_score_rows, score_task, task_units
@@ -286,15 +286,13 @@ def markdown(report: dict[str, Any], reference: References, title: str | None = 
 
 def write_chart(path: Path, report: dict[str, Any], title: str = "") -> None:
     """Bars per task and run, with each score's interval as an error bar."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..charts import new_figure, save_png
 
     tasks = list(report["tasks"])
     runs = [r["label"] for r in report["runs"]]
     width = 0.8 / max(1, len(runs))
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(tasks) * max(1, len(runs)) ** 0.5 + 2), 4.2))
+    fig = new_figure(figsize=(max(5.0, 1.3 * len(tasks) * max(1, len(runs)) ** 0.5 + 2), 4.2))
+    ax = fig.subplots()
     for k, run in enumerate(runs):
         scores, errors = error_bars([report["tasks"][t]["runs"].get(run) for t in tasks])
         xs = [i + (k - (len(runs) - 1) / 2) * width for i in range(len(tasks))]
@@ -306,9 +304,7 @@ def write_chart(path: Path, report: dict[str, Any], title: str = "") -> None:
     ax.set_title(title or "medtuned compare", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    save_png(fig, path, dpi=120)
 
 
 def write_report(report: dict[str, Any], out: Path, reference: References, title: str | None = None) -> list[Path]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CorpusFormatError, MedTunedError
-from ..jsonl import atomic_path, atomic_writer, dumps
+from ..jsonl import atomic_writer, dumps
 from .reference import References, load_reference  # noqa: F401 (load_reference: the runner's entry point)
 
 PREDICTIONS = "predictions.jsonl"
@@ -227,17 +227,15 @@ def write_chart(path: Path, metrics: Mapping[str, Any], reference: References) -
     tasks = metrics["tasks"]
     if not tasks:
         return False
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..charts import new_figure, save_png
 
     names = list(tasks)
     ours = metrics["run"].get("model_label") or metrics["run"]["model"]
     scores, errors = error_bars([tasks[n] for n in names])
     series = [(f"{ours} (ours)", scores), *reference.series(names)]
     width = 0.8 / len(series)
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(names) * len(series) ** 0.5 + 2), 4.5))
+    fig = new_figure(figsize=(max(6.0, 1.2 * len(names) * len(series) ** 0.5 + 2), 4.5))
+    ax = fig.subplots()
     for k, (label, values) in enumerate(series):
         xs = [i + (k - (len(series) - 1) / 2) * width for i in range(len(names))]
         ours = k == 0  # published columns are drawn lighter, without intervals (none were published)
@@ -249,9 +247,7 @@ def write_chart(path: Path, metrics: Mapping[str, Any], reference: References) -
     ax.set_title(f"{metrics['run']['split']} split, mode {metrics['run']['mode']}")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    save_png(fig, path, dpi=120, bbox_inches="tight")  # the legend sits beside the axes
     return True
 
 

@@ -30,6 +30,13 @@ from .recipe import DEEPSPEED_CHOICES, RECIPES, make_config, parse_overrides
 @click.option("--save-steps", type=int)
 @click.option("--precision", type=click.Choice(["auto", "bf16", "fp16", "fp32"]))
 @click.option("--threads", type=int, help="torch CPU threads per process.")
+@click.option(
+    "--report-to",
+    "report_to",
+    multiple=True,
+    metavar="tensorboard|wandb|mlflow|none",
+    help="Experiment tracker(s) the Trainer logs to; repeat the option or separate with commas. Each needs its extra, e.g. medtuned-core[tensorboard].  [default: none]",
+)
 @click.option("--dry-run", is_flag=True, help="Print the effective configuration and the length report, then stop.")
 @click.argument("overrides", nargs=-1, metavar="[KEY=VALUE]...")
 def train(config_file: Path | None, dry_run: bool, overrides: tuple[str, ...], **flags) -> None:
@@ -42,6 +49,7 @@ def train(config_file: Path | None, dry_run: bool, overrides: tuple[str, ...], *
     from .runner import run_training
 
     flags = {k: (str(v) if isinstance(v, Path) else v) for k, v in flags.items()}
+    flags["report_to"] = ",".join(flags["report_to"]) or None
     config = make_config(flags.get("recipe") or "paper", config_file=config_file, overrides=parse_overrides(overrides), flags=flags)
     from .distributed import is_main_process
 

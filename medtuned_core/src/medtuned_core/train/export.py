@@ -1,5 +1,6 @@
-"""The run's deliverable: a consolidated Hugging Face model folder (safetensors, tokenizer, generation config) and a
-model card (base model, data manifest, recipe, package versions, data licences)."""
+"""The run's deliverable: a consolidated Hugging Face model folder (safetensors, tokenizer, generation config), its
+model card (medtuned_core/cards.py: base model, licence, training data with licences and access, recipe, losses,
+package versions) and the build manifest."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from typing import Any
 
 from ..errors import MedTunedError
 from ..jsonl import atomic_writer
-from ..prompt import format_prompt
 
 VERSIONED_PACKAGES = ("medtuned-core", "torch", "transformers", "accelerate", "deepspeed", "peft", "tokenizers", "safetensors")
+CARD_METRICS = ("train_loss", "eval_loss", "global_step", "seconds", "train_runtime")
+BUILD_MANIFEST = "medtuned_build_manifest.json"  # the build's manifest.json, copied into the export
 
 
 def package_versions() -> dict[str, str]:
@@ -51,17 +53,6 @@ def licences_from_manifest(manifest: Mapping[str, Any] | None) -> dict[str, str]
     return out
 
 
-def licences_from_registry(tasks: Sequence[str]) -> dict[str, str]:
-    """Licences declared by the installed task plugins (skipped quietly when a task's plugin is absent)."""
-    try:
-        from ..plugins import get_registry
-
-        registry = get_registry()
-    except Exception:  # noqa: BLE001 - a broken plugin environment must not stop an export
-        return {}
-    return {t: registry.tasks[t].license for t in tasks if t in registry.tasks and registry.tasks[t].license}
-
-
 def read_manifest(data_dir: Path) -> dict[str, Any] | None:
     path = data_dir / "manifest.json"
     if not path.is_file():
@@ -72,59 +63,56 @@ def read_manifest(data_dir: Path) -> dict[str, Any] | None:
         raise MedTunedError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
 
 
-def model_card(
-    *,
-    base_model: str,
-    config: Mapping[str, Any],
-    task_rows: Mapping[str, int],
-    manifest: Mapping[str, Any] | None,
-    metrics: Mapping[str, Any],
-    length_report: Mapping[str, Any],
-    versions: Mapping[str, str],
-) -> str:
-    """README.md text for the exported folder."""
-    licences = {**licences_from_manifest(manifest), **licences_from_registry(list(task_rows))}
-    distinct = sorted(set(licences.values()))
-    header = ["---", f"base_model: {json.dumps(base_model)}", "library_name: transformers", "pipeline_tag: text-generation"]
-    header += ["tags:", "- medtuned", "- biomedical", "- clinical-nlp", "- instruction-tuning", "---", ""]
-    lines = [*header, f"# MedTuned fine-tune of `{base_model}`", ""]
-    lines += [
-        "Instruction-tuned with MedTuned (`medtuned train`) on biomedical and clinical NLP tasks.",
-        "Research use only: not a medical device, not for clinical decisions.",
-        "",
-        "## Prompt format",
-        "",
-        "Training and evaluation share one format (`medtuned_core.prompt`); every response ends with the EOS token.",
-        "",
-        "```",
-        format_prompt("{instruction}", "{input}") + "{output}<eos>",
-        "```",
-        "",
-        "## Training data",
-        "",
-        f"{sum(task_rows.values())} training rows from `{Path(str(config.get('data', ''))).name}` (a `medtuned build` output).",
-        "",
-        "| task | rows | licence |",
-        "|---|---:|---|",
-    ]
-    lines += [f"| {task} | {n} | {licences.get(task, 'see the task package')} |" for task, n in sorted(task_rows.items())]
-    lines += ["", f"Licences of the data used: {', '.join(distinct) if distinct else 'not stated; check each task package'}.", ""]
-    lr = length_report
-    if lr:
-        lines += [
-            f"Sequence length {lr.get('max_seq_length')} tokens ({lr.get('source')}); {lr.get('over_limit', 0)} rows over it ({lr.get('action')}).",
-            "",
-        ]
-    lines += ["## Recipe", "", "| setting | value |", "|---|---|"]
-    skip = {"model", "data", "out"}
-    lines += [f"| {k} | `{v}` |" for k, v in config.items() if k not in skip]
-    lines += ["", "## Results", ""]
-    lines += [f"- {k}: {v:.4f}" if isinstance(v, float) else f"- {k}: {v}" for k, v in metrics.items()] or ["- (no metrics logged)"]
-    lines += ["", "## Software", ""]
-    lines += [f"- {k} {v}" for k, v in versions.items()]
-    if manifest is not None:
-        lines += ["", "## Build manifest", "", "```json", json.dumps(manifest, indent=2, ensure_ascii=False)[:20000], "```"]
-    return "\n".join(lines) + "\n"
+def training_data(data_dir: Path, task_rows: Mapping[str, int]) -> dict[str, Any]:
+    """The training data as the model card records it: the build's spec, seed and hash, and per task its rows,
+    licence and access level (from the installed task plugins, else the licences the manifest states)."""
+    from ..cards import task_records
+
+    manifest = read_manifest(data_dir) or {}
+    spec = manifest.get("spec")
+    train_output = (manifest.get("outputs") or {}).get("train.jsonl") or {}
+    return {
+        "build": spec.get("name") if isinstance(spec, Mapping) else None,
+        "seed": manifest.get("seed"),
+        "rows": sum(task_rows.values()),
+        "train_sha256": train_output.get("sha256"),
+        "tasks": task_records({"train": dict(task_rows)}, registry_tasks(list(task_rows)), licences_from_manifest(manifest)),
+    }
+
+
+def registry_tasks(tasks: Sequence[str]) -> dict[str, Any]:
+    """TaskInfo of the installed task plugins for ``tasks`` (skipped quietly when a task's plugin is absent)."""
+    try:
+        from ..plugins import get_registry
+
+        registry = get_registry()
+    except Exception:  # noqa: BLE001 - a broken plugin environment must not stop an export
+        return {}
+    return {t: registry.tasks[t] for t in tasks if t in registry.tasks}
+
+
+def write_model_card(folder: Path, config, model_path: str, data_dir: Path, task_rows: Mapping[str, int], summary: Mapping[str, Any], length_report) -> None:
+    """``folder/README.md`` (huggingface_hub ModelCard) and the build manifest beside it, for provenance."""
+    from ..cards import base_model_facts, base_model_name, model_card, write_card
+
+    hub_id, licence = base_model_facts(str(config.model), model_path)
+    settings = config.to_json()
+    if str(settings["deepspeed"]).endswith(".json"):
+        settings["deepspeed"] = Path(settings["deepspeed"]).name  # the card names no path of this machine
+    card = model_card(
+        base_model=base_model_name(str(config.model), model_path),
+        base_hub_id=hub_id,
+        license=licence,
+        run_name=Path(config.out).name,
+        settings=settings,
+        training_data=training_data(data_dir, task_rows),
+        results={k: v for k, v in summary.items() if k in CARD_METRICS},
+        length_report=length_report.to_json(),
+        versions=package_versions(),
+    )
+    write_card(folder, card)
+    if (data_dir / "manifest.json").is_file():
+        shutil.copyfile(data_dir / "manifest.json", folder / BUILD_MANIFEST)
 
 
 def task_counts(tasks: Sequence[str]) -> dict[str, int]:
@@ -142,11 +130,6 @@ def finalise_folder(tmp: Path, target: Path) -> Path:
     else:
         os.replace(tmp, target)
     return target
-
-
-def write_card(folder: Path, text: str) -> None:
-    with atomic_writer(folder / "README.md") as fh:
-        fh.write(text)
 
 
 def check_weights(folder: Path) -> None:
@@ -230,17 +213,7 @@ def export_run(trainer, config, model_path: str, out: Path, summary: dict[str, A
 
         data_dir = Path(config.data).expanduser()
         rows = read_rows(data_dir / "train.jsonl")
-        card_metrics = {k: v for k, v in summary.items() if k in ("train_loss", "eval_loss", "global_step", "seconds", "train_runtime")}
-        card = model_card(
-            base_model=str(config.model),
-            config=config.to_json(),
-            task_rows=task_counts([str(r.get("task", "")) for r in rows]),
-            manifest=read_manifest(data_dir),
-            metrics=card_metrics,
-            length_report=length_report.to_json(),
-            versions=package_versions(),
-        )
-        write_card(tmp, card)
+        write_model_card(tmp, config, model_path, data_dir, task_counts([str(r.get("task", "")) for r in rows]), summary, length_report)
         finalise_folder(tmp, target)
         if not config.keep_checkpoints:
             shutil.rmtree(out / "checkpoints", ignore_errors=True)

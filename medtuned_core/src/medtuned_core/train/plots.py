@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..jsonl import atomic_path, atomic_writer
+from ..jsonl import atomic_writer
 
 
 def loss_points(log_history: Sequence[dict[str, Any]], key: str) -> list[tuple[int, float]]:
@@ -27,12 +27,10 @@ def plot_loss_curve(path: str | Path, log_history: Sequence[dict[str, Any]], tit
     train, evals = loss_points(log_history, "loss"), loss_points(log_history, "eval_loss")
     if not train and not evals:
         return None
-    import matplotlib
+    from ..charts import new_figure, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    fig = new_figure(figsize=(7, 4), dpi=120)
+    ax = fig.subplots()
     if train:
         ax.plot([s for s, _ in train], [v for _, v in train], label="train loss", linewidth=1.2)
     if evals:
@@ -43,7 +41,4 @@ def plot_loss_curve(path: str | Path, log_history: Sequence[dict[str, Any]], tit
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_png(fig, path)

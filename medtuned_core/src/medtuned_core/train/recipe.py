@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MedTunedError
+from .tracking import parse_trackers
 
 DEEPSPEED_CHOICES = ("zero3", "zero2", "zero3-offload", "none")
 OVERLENGTH_CHOICES = ("drop", "error", "truncate")
@@ -58,6 +59,7 @@ class TrainConfig:
     lora_target_modules: str = "all-linear"  # or a comma-separated list, e.g. q_proj,v_proj
     # Logging, checkpoints, evaluation, export.
     logging_steps: int = 10
+    report_to: str = "none"  # experiment trackers, comma-separated: tensorboard, wandb, mlflow (train/tracking.py); or none
     save_steps: int = 500
     save_total_limit: int | None = 2
     keep_checkpoints: bool = True  # False: delete OUT/checkpoints once the export is written
@@ -137,6 +139,8 @@ def coerce(name: str, value: Any) -> Any:
             return int(float(value)) if isinstance(value, str) and any(c in value for c in ".eE") else int(value)
         if base is float:
             return float(value)
+        if isinstance(value, list | tuple):  # a list in a config file, for a comma-separated setting
+            return ",".join(str(v) for v in value)
         return str(value)
     except (TypeError, ValueError):
         raise MedTunedError(f"setting {name!r} expects {base.__name__}, got {value!r}") from None
@@ -224,6 +228,10 @@ def validate(config: TrainConfig) -> None:
         problems.append("warmup_steps must be >= 0")
     if config.max_minutes is not None and config.max_minutes <= 0:
         problems.append("max_minutes must be positive")
+    try:
+        parse_trackers(config.report_to)
+    except MedTunedError as exc:
+        problems.append(str(exc))
     if problems:
         raise MedTunedError("invalid training configuration: " + "; ".join(problems))
 

@@ -28,6 +28,7 @@ from .attention import use_packed_attention
 from .data import ExampleDataset, LengthReport, TokenBudgetBatchSampler, apply_length_limit, encode_rows, make_collator, read_rows
 from .recipe import TrainConfig, make_config, require_paths, validate
 from .schedule import BUDGET_SCHEDULES, BudgetSchedule
+from .tracking import finish_wandb, own_wandb_run, parse_trackers, place_logs, require_packages
 
 CHECKPOINT_MARKER = "medtuned_checkpoint_complete"
 _CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
@@ -305,7 +306,8 @@ def training_arguments(config: TrainConfig, ds_config: dict[str, Any] | None, ch
         "seed": config.seed,
         "data_seed": config.seed,
         "deepspeed": ds_config,
-        "report_to": "none",
+        "report_to": parse_trackers(config.report_to) or "none",
+        "run_name": Path(config.out).name,  # what W&B and MLflow call the run
         "remove_unused_columns": False,
         "dataloader_num_workers": 0,
         "include_num_input_tokens_seen": True,
@@ -368,6 +370,8 @@ def run_training(config: TrainConfig, *, dry_run: bool = False) -> Path:
     """Train per ``config``; returns ``OUT/model`` (or ``OUT`` for a dry run, which stops after the length report)."""
     validate(config)
     require_paths(config)
+    trackers = parse_trackers(config.report_to)
+    require_packages(trackers)
     out, data_dir = Path(config.out).expanduser(), Path(config.data).expanduser()
     if not (data_dir / "train.jsonl").is_file():
         raise MedTunedError(f"{data_dir}: no train.jsonl (pass the output folder of `medtuned build`)")
@@ -445,6 +449,17 @@ def run_training(config: TrainConfig, *, dry_run: bool = False) -> Path:
 
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
+    if "tensorboard" in trackers:
+        place_logs(trainer, out)
+    finish_tracking = own_wandb_run(trackers)
+    try:
+        return _train_and_export(trainer, config, model_path, out, resume_from, eval_examples, report, tokenizer, console)
+    finally:
+        if finish_tracking:
+            finish_wandb()
+
+
+def _train_and_export(trainer, config: TrainConfig, model_path: str, out: Path, resume_from: Path | None, eval_examples, report, tokenizer, console) -> Path:
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     summary: dict[str, Any] = {
