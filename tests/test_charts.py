@@ -20,15 +20,20 @@ import matplotlib
 matplotlib.use("svg")  # the user's own choice, which MedTuned must keep
 
 from medtuned_core.build.report import Composition, save_chart
-from medtuned_core.demo.compare import write_comparison
+from medtuned_core.demo.compare import _chart as demo_chart
+from medtuned_core.evaluate.compare import write_chart as compare_chart
+from medtuned_core.evaluate.reference import References
 from medtuned_core.evaluate.results import write_chart
 from medtuned_core.train.plots import plot_loss_curve
 
 out = Path(sys.argv[1])
 plot_loss_curve(out / "loss.png", [{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.5, "eval_loss": 1.7}])
 metrics = {"run": {"model": "m", "split": "test", "mode": "score"}, "tasks": {"t": {"score": 0.5}}}
-write_chart(out / "results.png", metrics, {"columns": []})
-write_comparison([{"task": "t", "metric": "f1", "before": 0.1, "after": 0.6}], out, "demo")
+write_chart(out / "results.png", metrics, References())
+runs = {"before": {"score": 0.1, "ci_low": 0.05, "ci_high": 0.2}, "after": {"score": 0.6, "ci_low": 0.5, "ci_high": 0.7}}
+report = {"ci_level": 0.95, "runs": [{"label": "before"}, {"label": "after"}], "tasks": {"t": {"metric": "f1", "runs": runs}}}
+demo_chart(report, out / "before_after.png", "demo")
+compare_chart(out / "compare.png", report)
 composition = Composition({"t": "ner"})
 composition.add("train", {"task": "t", "instruction": "i", "input": "a b c", "output": "o"})
 save_chart(composition, out / "composition.png", "mix")
@@ -41,6 +46,6 @@ def test_chart_writers_keep_the_callers_backend_and_never_import_pyplot(tmp_path
     assert done.returncode == 0, done.stderr
     state = json.loads(done.stdout.strip().splitlines()[-1])
     assert state == {"backend": "svg", "pyplot": False}
-    for name in ("loss.png", "results.png", "before_after.png", "composition.png"):
+    for name in ("loss.png", "results.png", "before_after.png", "compare.png", "composition.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # atomic writes left no temp files
