@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CorpusFormatError, MedTunedError
+from ..io import read_json
 from ..jsonl import atomic_path, atomic_writer, dumps
 
 PREDICTIONS = "predictions.jsonl"
@@ -114,24 +115,43 @@ def text_sha256(text: str) -> str:
 
 
 def check_run(out: Path, identity: Mapping[str, Any], *, overwrite: bool) -> None:
-    """Refuse to mix predictions of different runs in one folder; record this run's identity."""
+    """Refuse to mix predictions of different runs in one folder. Writes nothing: :func:`start_run` records
+    the run once its inputs are known to be good, so a run that fails before starting leaves no trace."""
     run_file = out / RUN
     preds = out / PREDICTIONS
     if overwrite:
-        for name in (PREDICTIONS, METRICS, RESULTS, CHART, RUN):
-            (out / name).unlink(missing_ok=True)
-    elif run_file.exists() and preds.exists():
-        try:
-            previous = json.loads(run_file.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise CorpusFormatError(run_file, exc.lineno, f"invalid JSON ({exc.msg})") from None
+        return
+    if run_file.exists() and preds.exists():
+        previous = read_json(run_file)
+        if not isinstance(previous, dict):
+            raise CorpusFormatError(run_file, 1, "expected a JSON object (the identity of an earlier run)")
         changed = [k for k in RUN_IDENTITY if previous.get(k) != identity.get(k)]
         if changed:
             detail = ", ".join(f"{k}: {previous.get(k)!r} -> {identity.get(k)!r}" for k in changed)
             raise MedTunedError(f"{out} holds predictions of another run ({detail}); use a new --out or --overwrite")
     elif preds.exists() and preds.stat().st_size:
         raise MedTunedError(f"{preds} exists without {RUN}; use a new --out or --overwrite")
-    write_json(run_file, {k: identity.get(k) for k in RUN_IDENTITY} | {k: v for k, v in identity.items() if k not in RUN_IDENTITY})
+
+
+def start_run(out: Path, identity: Mapping[str, Any], *, overwrite: bool) -> None:
+    """Record this run's identity in ``run.json`` (after :func:`check_run`); ``overwrite`` first removes the
+    files an earlier evaluation wrote (and nothing else)."""
+    if overwrite:
+        for name in (PREDICTIONS, METRICS, RESULTS, CHART, RUN):
+            (out / name).unlink(missing_ok=True)
+    write_json(out / RUN, {k: identity.get(k) for k in RUN_IDENTITY} | {k: v for k, v in identity.items() if k not in RUN_IDENTITY})
+
+
+def discard_unstarted(out: Path, before: set[str] | None) -> None:
+    """After a failure: if no prediction was written, remove the ``run.json`` this run created (and ``out``
+    itself if the run created it and it is empty), so that a run that never started leaves nothing behind."""
+    preds = out / PREDICTIONS
+    if preds.exists() and preds.stat().st_size:
+        return
+    if before is None or RUN not in before:
+        (out / RUN).unlink(missing_ok=True)
+    if before is None and out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -145,14 +165,10 @@ def write_json(path: Path, obj: Any) -> None:
 
 def load_reference(path: str | Path | None = None) -> dict[str, Any]:
     """Published figures to print beside ours: the file shipped with MedTuned, or a user's file of the same shape."""
-    try:
-        text = Path(path).read_text(encoding="utf-8") if path else resources.files(__package__).joinpath("reference_results.json").read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MedTunedError(f"{path}: reference file not found") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CorpusFormatError(path or "reference_results.json", exc.lineno, f"invalid JSON ({exc.msg})") from None
+    if path:
+        data = read_json(path)
+    else:
+        data = json.loads(resources.files(__package__).joinpath("reference_results.json").read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("columns"), list) or not isinstance(data.get("tasks"), dict):
         raise CorpusFormatError(path or "reference_results.json", 1, "expected {'source', 'columns': [...], 'tasks': {task: {...}}}")
     return data

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MedTunedError
+from ..ownership import owns_output
 from ..plugins import Registry, get_registry
 from ..prompt import format_prompt
 from ..render import load_templates, render_split, sample_rows
@@ -139,6 +140,7 @@ def prediction_row(registry: Registry, job: Job, text: str, decode: dict[str, An
     return out
 
 
+@owns_output("out", on_error=results.discard_unstarted)
 def evaluate(
     model: Any,
     tasks: Sequence[str] | str | None = None,
@@ -180,6 +182,8 @@ def evaluate(
         raise MedTunedError(f"unknown tagging algorithm {tagging!r}: choose one of {', '.join(TAGGING)}")
     if batch_size < 1:
         raise MedTunedError("--batch-size must be at least 1")
+    if limit is not None and limit < 1:
+        raise MedTunedError(f"--limit must be at least 1, got {limit}")
     if data_dir is None:
         raise MedTunedError("no data directory: pass --data-dir or set MEDTUNED_DATA_DIR")
     if out is None:
@@ -190,7 +194,7 @@ def evaluate(
     if not selected:
         raise MedTunedError(f"no task selected (tasks={names}, family={family}); `medtuned list-tasks` shows them")
     templates_path = Path(templates) if isinstance(templates, (str, Path)) else None
-    custom = load_templates(templates_path) if templates_path else (dict(templates) if templates else None)
+    custom = load_templates(templates_path, known=registry, used_by=[t.name for t in selected]) if templates_path else (dict(templates) if templates else None)
     reference_data = results.load_reference(reference)
     out = Path(out)
     model_name = _model_name(model)
@@ -215,6 +219,10 @@ def evaluate(
         "data_dir": str(data_dir),
     }
     results.check_run(out, identity, overwrite=overwrite)
+    rendered = {
+        t.name: sample_rows(list(render_split(registry, t, data_dir, split, seed, custom, dict(options or {}))), limit, seed, t.name, split) for t in selected
+    }
+    results.start_run(out, identity, overwrite=overwrite)
     store = results.PredictionStore(out / results.PREDICTIONS).open()
     tag_options = {
         "lookahead": 0 if tagging == "incremental" else lookahead,
@@ -229,9 +237,6 @@ def evaluate(
             loaded.append(make_backend(backend, model, dtype=dtype, **tag_options))
         return loaded[0]
 
-    rendered = {
-        t.name: sample_rows(list(render_split(registry, t, data_dir, split, seed, custom, dict(options or {}))), limit, seed, t.name, split) for t in selected
-    }
     speeds: dict[str, float | None] = {}
     with _progress(progress) as bar:
         for task in selected:

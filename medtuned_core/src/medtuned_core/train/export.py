@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import MedTunedError
 from ..jsonl import atomic_writer
 from ..prompt import format_prompt
+from .outdir import remove_checkpoints
 
 VERSIONED_PACKAGES = ("medtuned-core", "torch", "transformers", "accelerate", "deepspeed", "peft", "tokenizers", "safetensors")
 
@@ -243,7 +244,7 @@ def export_run(trainer, config, model_path: str, out: Path, summary: dict[str, A
         write_card(tmp, card)
         finalise_folder(tmp, target)
         if not config.keep_checkpoints:
-            shutil.rmtree(out / "checkpoints", ignore_errors=True)
+            remove_checkpoints(out / "checkpoints")  # the run's checkpoint-N folders only, never a user's files
         console.print(f"[bold green]exported[/] {target}  (train loss {summary.get('train_loss', float('nan')):.4f})")
     dist_utils.barrier()
     return target
