@@ -8,9 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medtuned_core import CorpusFormatError
-from medtuned_tasks_qa import jsonstream
-from medtuned_tasks_qa.jsonstream import iter_json_array, iter_json_object, iter_json_records
+from medtuned_core import CorpusFormatError, jsonstream
+from medtuned_core.jsonstream import iter_json_array, iter_json_object, iter_json_records
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(-(10**12), 10**12), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=30))
 _values = st.recursive(_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)), max_leaves=12)
