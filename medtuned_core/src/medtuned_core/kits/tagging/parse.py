@@ -1,31 +1,33 @@
-"""Reading a model's NER answer as exactly one tag per input token, by position.
+"""Reading a model's tagging answer as exactly one tag per input token, by position.
 
-Real generations are messy: text before the answer, an echoed prompt, several answer blocks, ``word: tag``,
-``word : B-Disease``, ``word (B)``, explanations after a tag, missing, extra, merged or reordered lines,
+Real generations are messy: text before the answer, several answer blocks, ``word: tag``, ``word : B-Disease``,
+``word (B)``, list bullets and numbers, explanations after a tag, missing, extra, merged or reordered lines,
 unknown labels and truncated endings. The parser
 
-1. keeps the answer part of the text (drops echoed ``### Instruction``/``### Input`` sections);
-2. reads every ``token SEP tag`` pair in it (several per line allowed), plus untagged words that sit
+1. reads every ``token SEP tag`` pair in it (several per line allowed), plus untagged words that sit
    between pairs on a line (what is left of merged lines), in order;
-3. aligns that sequence of predicted words to the gold tokens **by position** with a sequence alignment
+2. aligns that sequence of predicted words to the gold tokens **by position** with a sequence alignment
    (``difflib.SequenceMatcher`` on case-folded words) — never a dict keyed by word, which would give every
    occurrence of a repeated word the same tag — then recovers lines the model moved (among the leftovers,
    still in order of occurrence) and pairs what is left of same-length stretches of differing words one to one;
-4. returns one canonical tag per token; a token with no aligned pair, or whose label is unknown, gets ``O``
+3. returns one canonical tag per token; a token with no aligned pair, or whose label is unknown, gets ``O``
    and is counted (``missing``/``invalid``), as are predicted lines no token took (``extra``).
 
 A clean answer (one ``token : tag`` line per token, in order) takes a fast path with no alignment.
-Nothing here raises on any string: :func:`parse_ner` catches the impossible and reports it as unparsed.
+The parser knows no prompt format: the evaluator decodes only the tokens a model generated, so an echoed
+prompt never reaches it, and any echoed text is just lines no token takes (counted as ``extra``).
+Nothing here raises on any string: :func:`parse_tags` catches the impossible and reports it as unparsed.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from medtuned_core import Parsed
+from ...types import Parsed
+from .scheme import ANY_TAG, TagScheme
 
 _TAG = r"[A-Za-z][A-Za-z_]*(?:-[A-Za-z_]+)?"
 _ONE_TAG = re.compile(_TAG)
@@ -45,57 +47,6 @@ _LOOSE_PAIR = re.compile(
 # A list marker in front of a pair ("- word : O", "3. word : O"), but not the token "-" of "- : O".
 _LIST_MARKER = re.compile(r"^[ \t]*(?:[-*\u2022+]|\d{1,4}[.)])[ \t]+(?=\S+[ \t]*(?::|->|=|\(|\[|\t))")
 _DELIMITERS = frozenset(",;|")
-# A prompt-section header ("### Input:"); a name is required so that a token "##" on its own line is not one.
-_SECTION = re.compile(r"^[ \t]*#{2,}[ \t]*(?P<name>[A-Za-z][A-Za-z ]*):?[ \t]*(?P<rest>.*)$")
-_PROMPT_SECTIONS = frozenset({"instruction", "input"})
-
-_UNTYPED_WORDS = {"B": "B", "I": "I", "O": "O", "BEGIN": "B", "BEGINNING": "B", "INSIDE": "I", "INNER": "I", "OUTSIDE": "O"}
-
-
-@dataclass(frozen=True)
-class TagScheme:
-    """The tags a task accepts; ``typed`` means tags carry a type (``B-PROBLEM``), else bare B/I/O."""
-
-    labels: tuple[str, ...]
-    typed: bool
-    # Each label spelt exactly as the task writes it (the fast path's lookup), and every raw label read so far.
-    exact: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
-    _seen: dict[str, str | None] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
-
-    def __post_init__(self) -> None:
-        self.exact.update(zip(self.labels, self.labels, strict=True))
-
-    def canonical(self, raw: str | None) -> str | None:
-        """The canonical tag a raw label stands for, or None when it is not a label of this task."""
-        if raw is None:
-            return None
-        try:
-            return self._seen[raw]  # the per-line hot path: a dict hit, no string work
-        except KeyError:
-            tag = _canonical(raw, self.labels, self.typed)
-            if len(self._seen) < 10_000:
-                self._seen[raw] = tag
-            return tag
-
-
-def _canonical(raw: str, labels: tuple[str, ...], typed: bool) -> str | None:
-    up = raw.strip().strip("()[]{}<>\"'`*.,;:").strip().upper()
-    if not typed:
-        if up in _UNTYPED_WORDS:
-            return _UNTYPED_WORDS[up]
-        head, sep, kind = up.partition("-")
-        # `word : B-Disease` in an untyped task: the prefix is the answer, the type is decoration.
-        return _UNTYPED_WORDS.get(head) if sep and kind and head in ("B", "I") else None
-    if up in ("O", "OUTSIDE"):
-        return "O"
-    if up in labels:
-        return up
-    head, sep, rest = up.partition("-")
-    if not sep:
-        head, sep, rest = up.partition("_")
-    prefix = _UNTYPED_WORDS.get(head)
-    candidate = f"{prefix}-{rest}" if sep and prefix in ("B", "I") else None
-    return candidate if candidate in labels else None
 
 
 @dataclass
@@ -104,27 +55,6 @@ class Item:
 
     word: str
     raw: str | None
-
-
-def _answer_text(text: str) -> tuple[str, bool]:
-    """The text outside echoed prompt sections, and whether a prompt header was seen."""
-    if "#" not in text:
-        return text, False
-    kept: list[str] = []
-    keep = True
-    echo = False
-    for line in text.split("\n"):
-        m = _SECTION.match(line) if "##" in line else None
-        if m is None:
-            if keep:
-                kept.append(line)
-            continue
-        name = m.group("name").strip().lower()
-        keep = name not in _PROMPT_SECTIONS
-        echo = echo or not keep or name in ("output", "response")
-        if keep and m.group("rest"):
-            kept.append(m.group("rest"))
-    return "\n".join(kept), echo
 
 
 def _pairs_in_line(line: str) -> list[Item]:
@@ -283,9 +213,9 @@ def _diagnostics(n: int, **counts: int | bool) -> dict[str, int | bool]:
     return {"tokens": n, **counts}
 
 
-def _clean_parse(fast: tuple[list[str], int], n: int, echo: bool) -> Parsed:
+def _clean_parse(fast: tuple[list[str], int], n: int) -> Parsed:
     tags, invalid = fast
-    return Parsed(tags, True, _diagnostics(n, lines=n, aligned=n, substituted=0, moved=0, missing=0, extra=0, invalid=invalid, blocks=1, echo=echo))
+    return Parsed(tags, True, _diagnostics(n, lines=n, aligned=n, substituted=0, moved=0, missing=0, extra=0, invalid=invalid, blocks=1))
 
 
 def parse_against(text: str, tokens: Sequence[str] | None, scheme: TagScheme) -> Parsed:
@@ -293,15 +223,10 @@ def parse_against(text: str, tokens: Sequence[str] | None, scheme: TagScheme) ->
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if tokens is not None:
-        fast = _fast(text, tokens, scheme)  # before any section handling: a token may itself be "###"
+        fast = _fast(text, tokens, scheme)
         if fast is not None:
-            return _clean_parse(fast, len(tokens), echo=False)
-    answer, echo = _answer_text(text)
-    if tokens is not None and echo:
-        fast = _fast(answer, tokens, scheme)
-        if fast is not None:
-            return _clean_parse(fast, len(tokens), echo=True)
-    items, blocks = extract_items(answer, scheme)
+            return _clean_parse(fast, len(tokens))
+    items, blocks = extract_items(text, scheme)
     if tokens is None:
         tagged = [i for i in items if i.raw is not None]
         canon = [scheme.canonical(i.raw) for i in tagged]
@@ -317,7 +242,6 @@ def parse_against(text: str, tokens: Sequence[str] | None, scheme: TagScheme) ->
             extra=len(items) - len(tags),
             invalid=invalid,
             blocks=blocks,
-            echo=echo,
         )
         return Parsed(tags, bool(tags), diag)
     if items and not items[0].word:
@@ -325,7 +249,7 @@ def parse_against(text: str, tokens: Sequence[str] | None, scheme: TagScheme) ->
         if len(items) == len(tokens):
             tags = [scheme.canonical(i.raw) or "O" for i in items]
             n = len(tokens)
-            return Parsed(tags, True, _diagnostics(n, lines=n, aligned=n, substituted=n, moved=0, missing=0, extra=0, invalid=0, blocks=1, echo=echo))
+            return Parsed(tags, True, _diagnostics(n, lines=n, aligned=n, substituted=n, moved=0, missing=0, extra=0, invalid=0, blocks=1))
         items = []
     mapping, substituted, moved = align(tokens, items)
     tags = []
@@ -353,13 +277,19 @@ def parse_against(text: str, tokens: Sequence[str] | None, scheme: TagScheme) ->
         extra=len(items) - aligned,
         invalid=invalid,
         blocks=blocks,
-        echo=echo,
     )
     return Parsed(tags, aligned > 0 or not tokens, diag)
 
 
-def parse_ner(text: object, input: str | None, reference: str | None, scheme: TagScheme) -> Parsed:
-    """The parse hook's body: never raises, whatever ``text`` holds."""
+def parse_tags(text: object, input: str | None = None, reference: str | None = None, scheme: TagScheme = ANY_TAG) -> Parsed:
+    """One tag per token, read from a model's answer (or a gold output); never raises, whatever ``text`` holds.
+
+    The tokens are the token parts of ``reference`` (the gold output, when parsing a prediction), else
+    ``input`` split on whitespace, else the answer's own pairs. ``scheme`` is the task's
+    :class:`~medtuned_core.kits.tagging.scheme.TagScheme`; the default accepts any well-formed tag
+    (``O``, ``B-Organ``, ``S-Cell``...). ``value`` is the tag list; tokens no pair aligns to, or whose label
+    is not a tag, get ``O`` and are counted in ``diagnostics`` (``missing``, ``invalid``, ``extra``...).
+    """
     tokens = None
     try:
         tokens = gold_tokens(reference, input)

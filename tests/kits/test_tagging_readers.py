@@ -1,4 +1,5 @@
-"""Corpus readers: the shipped samples, every supported format, errors with file:line, counted repairs."""
+"""The tagging kit's readers: every supported format, errors with file:line, counted repairs (on two declared
+tasks shaped like NCBI-disease, BioBERT TSV with untyped IOB2 tags, and i2b2-2012, typed CoNLL)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,20 @@ import pytest
 
 from medtuned_core.corpus import MissingSplitError
 from medtuned_core.errors import CorpusFormatError
-from medtuned_tasks_ner.loader import CorpusRepairWarning, _fast_tsv, _read_text, _slow_tagged, find_source, read_tagged_file
-from medtuned_tasks_ner.tasks import BIOBERT, BY_NAME, I2B2_2012_TAGS, LAYOUTS
+from medtuned_core.kits.declare import DeclaredTasks, declare
+from medtuned_core.kits.tagging.readers import CorpusRepairWarning, find_source, read_column_file
+from medtuned_core.kits.tagging.scheme import tag_set
+from medtuned_core.plugins import make_registry
 
-NCBI = BY_NAME["ncbi-disease"]
-I2B2 = BY_NAME["i2b2-2012"]
-SAMPLE_SIZES = {"train": 64, "validation": 48, "test": 48}
+I2B2_2012_TAGS = tag_set("iob2", ("PROBLEM", "TEST", "TREATMENT", "CLINICAL_DEPT", "EVIDENTIAL", "OCCURRENCE"))
+_META = {"kit": "tagging", "family": "ner", "description": "A test task.", "templates": ("Tag it.",), "options": {"repair": True}}
+NCBI = declare(name="ncbi-disease", data_folder="NCBI-disease", files=("{split}.tsv",), separator="\t", **_META)
+I2B2 = declare(name="i2b2-2012", data_folder="i2b2-2012", labels=I2B2_2012_TAGS, files=("{split}.txt.conll", "{split}.conll"), separator="whitespace", **_META)
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return make_registry([DeclaredTasks([NCBI, I2B2])], autoload=False)
 
 
 def write(path: Path, text: str) -> Path:
@@ -36,60 +45,14 @@ def repair_messages(caught) -> list[str]:
     return [str(w.message) for w in caught if issubclass(w.category, CorpusRepairWarning)]
 
 
-# -- the shipped samples --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", sorted(BY_NAME))
-def test_samples_load_in_every_split(registry, samples, name):
-    task = registry.get(name)
-    for split, size in SAMPLE_SIZES.items():
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", CorpusRepairWarning)  # our samples need no repair
-            examples = load(registry, task, samples, split)
-        assert len(examples) == size
-        assert len({e["id"] for e in examples}) == size
-        allowed = set(task.labels)
-        for e in examples:
-            assert e["tokens"] and len(e["tokens"]) == len(e["tags"])
-            assert set(e["tags"]) <= allowed
-        assert any(t != "O" for e in examples for t in e["tags"]), "samples must contain entities"
-
-
-def test_sample_i2b2_uses_every_entity_type(registry, samples):
-    tags = {t for e in load(registry, I2B2, samples) for t in e["tags"]}
-    assert {t[2:] for t in tags if t != "O"} == {t[2:] for t in I2B2_2012_TAGS if t != "O"}
-
-
-def test_bc5cdr_chem_and_disease_share_sentences(registry, samples):
-    chem = load(registry, BY_NAME["bc5cdr-chem"], samples, "test")
-    disease = load(registry, BY_NAME["bc5cdr-disease"], samples, "test")
-    assert [e["tokens"] for e in chem] == [e["tokens"] for e in disease]
-    assert [e["tags"] for e in chem] != [e["tags"] for e in disease]
-
-
-@pytest.mark.parametrize("name", ["ncbi-disease", "bc5cdr-chem", "bc2gm", "jnlpba"])
-def test_fast_reader_agrees_with_line_reader(samples, name, tmp_path):
-    task = BY_NAME[name]
-    path = Path(samples, task.data_folder, "train.tsv")
-    text = _read_text(path)
-    fast = _fast_tsv(text, frozenset(task.labels), untyped=True)
-    assert fast is not None
-    from medtuned_tasks_ner.loader import Repairs, TagChecker
-
-    repairs = Repairs(path, True)
-    slow = _slow_tagged(path, text, LAYOUTS[name], TagChecker(task, path, repairs), repairs)
-    assert fast == slow
-    assert fast[1][2] == len(fast[0][0]) + 2  # second sentence starts after the first and its blank line
-
-
 # -- split files and formats ------------------------------------------------------------------------------
 
 
 def test_validation_reads_devel_and_dev(tmp_path):
     write(tmp_path / "NCBI-disease" / "devel.tsv", tsv([("a", "O")]))
     write(tmp_path / "i2b2-2012" / "dev.txt.conll", "a O\n\n")
-    assert find_source(NCBI, tmp_path / "NCBI-disease", "validation").path.name == "devel.tsv"
-    assert find_source(I2B2, tmp_path / "i2b2-2012", "validation").path.name == "dev.txt.conll"
+    assert find_source("ncbi-disease", tmp_path / "NCBI-disease", "validation", NCBI.config.layout).path.name == "devel.tsv"
+    assert find_source("i2b2-2012", tmp_path / "i2b2-2012", "validation", I2B2.config.layout).path.name == "dev.txt.conll"
 
 
 def test_missing_split_names_what_was_tried(registry, tmp_path):
@@ -200,9 +163,8 @@ def test_clean_real_style_file_takes_no_repair(tmp_path):
     path = write(tmp_path / "t.tsv", tsv([("a", "B"), ("b", "I"), ("c", "O")], [("d", "O")]))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        examples = read_tagged_file(NCBI, path)
+        examples = read_column_file(path, NCBI.config.scheme, NCBI.config.layout)
     assert [e["id"] for e in examples] == ["0", "1"] and [e["line"] for e in examples] == [1, 5]
-    assert LAYOUTS["ncbi-disease"] is BIOBERT
 
 
 # -- JSONL and datasets folders ---------------------------------------------------------------------------

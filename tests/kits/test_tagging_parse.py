@@ -1,4 +1,4 @@
-"""The NER output parser: messy real-world answers, alignment by position, diagnostics, never raising."""
+"""The tagging kit's output parser: messy real-world answers, alignment by position, diagnostics, never raising."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from medtuned_core.prompt import format_prompt
+from medtuned_core.kits.tagging.parse import align, extract_items, gold_tokens, parse_tags
+from medtuned_core.kits.tagging.scheme import TagScheme, tag_set
 from medtuned_core.types import Parsed
-from medtuned_tasks_ner.parser import TagScheme, align, extract_items, gold_tokens, parse_ner
-from medtuned_tasks_ner.tasks import I2B2_2012_TAGS
 
+I2B2_2012_TAGS = tag_set("iob2", ("PROBLEM", "TEST", "TREATMENT", "CLINICAL_DEPT", "EVIDENTIAL", "OCCURRENCE"))
 UNTYPED = TagScheme(("B", "I", "O"), False)
 TYPED = TagScheme(I2B2_2012_TAGS, True)
 
@@ -27,13 +27,12 @@ def lines(fmt: str, pairs=None) -> str:
 
 
 def parse(text: str, input: str | None = INPUT, reference: str | None = REFERENCE, scheme: TagScheme = UNTYPED) -> Parsed:
-    return parse_ner(text, input, reference, scheme)
+    return parse_tags(text, input, reference, scheme)
 
 
 PAIRS = list(zip(TOKENS, TAGS, strict=True))
 MESSY = {
     "exact": REFERENCE,
-    "prompt echo": format_prompt("Tag diseases: B, I or O.", INPUT) + REFERENCE,
     "text before the answer": "Sure! Here are the labels:\n\n" + REFERENCE + "\n\nLet me know if you need more.",
     "word: tag": lines("{t}: {g}"),
     "word:tag": lines("{t}:{g}"),
@@ -76,15 +75,55 @@ def test_diagnostics_of_messy_answers():
         "extra": 0,
         "invalid": 0,
         "blocks": 1,
-        "echo": False,
     }
-    assert parse(MESSY["prompt echo"]).diagnostics["echo"] is True
-    assert parse(MESSY["prompt echo"]).diagnostics["extra"] == 0  # the instruction's "diseases: B" is not an answer line
     two = parse(MESSY["two answer blocks"]).diagnostics
     assert (two["blocks"], two["extra"]) == (2, 12)
     swapped = parse(MESSY["two lines swapped"]).diagnostics
     assert swapped["moved"] == 1 and swapped["extra"] == 0
     assert parse(MESSY["re-cased words"]).diagnostics["substituted"] == 0  # case folding, not substitution
+
+
+def test_prompt_text_is_not_special():
+    # The evaluator decodes only generated tokens, so the parser knows no prompt format: section headers and an
+    # echoed instruction are lines like any other, and the answer block after them is still read.
+    text = "### Answer:\nLabels follow.\n" + REFERENCE + "\n### End"
+    parsed = parse(text)
+    assert parsed.value == TAGS and parsed.diagnostics["extra"] == 0
+    assert "echo" not in parsed.diagnostics
+
+
+# Answers whose tokens are themselves list markers: the AnatEM example's bullet bug lost the tag of every "-".
+BULLET_TOKENS = ["TSH", "-", "R", "*", "\u2022", "3.", "+", "1)", "levels"]
+BULLET_TAGS = ["B-Organ", "I-Organ", "I-Organ", "O", "O", "B-Cell", "O", "O", "O"]
+
+
+def test_tokens_that_are_list_markers_keep_their_tags():
+    assert parse_tags("TSH : B-Organ\n- : I-Organ\nR : I-Organ", "TSH - R").value == ["B-Organ", "I-Organ", "I-Organ"]
+    pairs = list(zip(BULLET_TOKENS, BULLET_TAGS, strict=True))
+    plain = "\n".join(f"{t} : {g}" for t, g in pairs)
+    forms = {
+        "plain": plain,
+        "dash bullets": "\n".join(f"- {t} : {g}" for t, g in pairs),
+        "star bullets": "\n".join(f"* {t} : {g}" for t, g in pairs),
+        "dot bullets": "\n".join(f"\u2022 {t} : {g}" for t, g in pairs),
+        "numbered": "\n".join(f"{k + 1}. {t} : {g}" for k, (t, g) in enumerate(pairs)),
+        "numbered, no spaces": "\n".join(f"{k + 1}) {t}: {g}" for k, (t, g) in enumerate(pairs)),
+        "prose around": "Here you go:\n" + plain + "\nDone.",
+    }
+    for name, text in forms.items():
+        for reference in (plain, None):
+            parsed = parse_tags(text, " ".join(BULLET_TOKENS), reference)
+            assert parsed.value == BULLET_TAGS, (name, reference is None, parsed.value, parsed.diagnostics)
+            assert parsed.diagnostics["missing"] == 0 and parsed.diagnostics["invalid"] == 0, (name, parsed.diagnostics)
+
+
+def test_other_schemes_read_their_own_prefixes():
+    iobes = TagScheme(tag_set("iobes", ("Organ",)), True, "iobes")
+    assert parse_tags("a : S-Organ\nb : B-organ\nc : end-Organ\nd : O", "a b c d", None, iobes).value == ["S-Organ", "B-Organ", "E-Organ", "O"]
+    bilou = TagScheme(tag_set("bilou"), False, "bilou")
+    assert parse_tags("a : U\nb : B\nc : L\nd : S", "a b c d", None, bilou).value == ["U", "B", "L", "O"]  # S is no BILOU tag
+    assert parse_tags("a : U\nb : B\nc : L\nd : S", "a b c d", None, bilou).diagnostics["invalid"] == 1
+    assert parse_tags("x : S-Cell\ny : U-Organ", "x y").value == ["S-Cell", "U-Organ"]  # no task: any well-formed tag
 
 
 def test_repeated_words_are_tagged_by_position_not_by_word():
@@ -212,15 +251,15 @@ def test_never_raises_and_returns_one_valid_tag_per_token(seed, text, where, typ
     cut = where % (len(reference) + 1)
     junk = _junk(seed)
     for candidate in (text, junk, reference[:cut] + text + junk, junk + reference, reference[cut:] + "\n" + reference[:cut]):
-        parsed = parse_ner(candidate, " ".join(tokens), reference, scheme)
+        parsed = parse_tags(candidate, " ".join(tokens), reference, scheme)
         d = parsed.diagnostics
         assert len(parsed.value) == len(tokens)
         assert set(parsed.value) <= set(scheme.labels)
         assert d["aligned"] + d["extra"] == d["lines"]
         assert d["missing"] + d["invalid"] <= len(tokens) and d["aligned"] <= len(tokens)
         assert parsed.ok == (d["aligned"] > 0)
-    assert isinstance(parse_ner(text, None, None, scheme), Parsed)
-    assert isinstance(parse_ner(text, text, text, scheme), Parsed)
+    assert isinstance(parse_tags(text, None, None, scheme), Parsed)
+    assert isinstance(parse_tags(text, text, text, scheme), Parsed)
 
 
 @settings(max_examples=500, deadline=None)
@@ -228,7 +267,7 @@ def test_never_raises_and_returns_one_valid_tag_per_token(seed, text, where, typ
 def test_exact_answers_round_trip_even_with_repeated_words(sentence):
     tokens = [w for w, _ in sentence]
     reference = "\n".join(f"{w} : {t}" for w, t in sentence)
-    assert parse_ner(reference, " ".join(tokens), reference, UNTYPED).value == [t for _, t in sentence]
+    assert parse_tags(reference, " ".join(tokens), reference, UNTYPED).value == [t for _, t in sentence]
 
 
 @settings(max_examples=500, deadline=None)
@@ -241,7 +280,7 @@ def test_deleted_and_shuffled_lines_of_distinct_words(data):
     kept = sorted(data.draw(st.sets(st.integers(0, n - 1))))
     order = data.draw(st.permutations(kept))
     text = "\n".join(f"{tokens[k]} : {tags[k]}" for k in order)
-    parsed = parse_ner(text, " ".join(tokens), reference, UNTYPED)
+    parsed = parse_tags(text, " ".join(tokens), reference, UNTYPED)
     assert parsed.value == [tags[k] if k in kept else "O" for k in range(n)]
     assert (parsed.diagnostics["aligned"], parsed.diagnostics["extra"], parsed.diagnostics["missing"]) == (len(kept), 0, n - len(kept))
 
