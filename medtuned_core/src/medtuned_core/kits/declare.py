@@ -147,7 +147,8 @@ def _from_table(path: Path, data: dict[str, Any]) -> TaskSpec:
     clash = sorted(set(reader) & set(section))
     if clash:
         raise DeclarationError(f"set in both [reader] and [{kit_name}]", key=clash[0])
-    info = {k: v for k, v in data.items() if k in _INFO_FIELDS}
+    # The labels kit's [labels] table shares its name with TaskInfo.labels (a list): the table is the kit's.
+    info = {k: v for k, v in data.items() if k in _INFO_FIELDS and not (k == kit_name and isinstance(v, dict))}
     if isinstance(info.get("sample_data"), str) and info["sample_data"]:
         info["sample_data"] = str((path.parent / info["sample_data"]).resolve())
     return declare(kit=kit.name, reader=reader_name, files=files, origin=str(path), **info, **reader, **section)
