@@ -219,7 +219,7 @@ class DeclaredTasks:
             self.specs[spec.name] = spec if spec.config is not None else spec.configured()
 
     def __repr__(self) -> str:
-        return f"DeclaredTasks({', '.join(self.specs)})"
+        return f"{type(self).__name__}({', '.join(self.specs)})"
 
     def _spec(self, task: TaskInfo) -> TaskSpec | None:
         return self.specs.get(task.name)
