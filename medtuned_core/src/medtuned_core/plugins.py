@@ -52,7 +52,7 @@ class TaskConflictError(PluginError):
             why = f"{ENV_PROVIDERS} chooses {chosen!r} for task {name!r}, which is provided by {listed}"
         else:
             why = f"task {name!r} is provided by both {listed}, so it is disabled"
-        super().__init__(f"{why}; choose one with {ENV_PROVIDERS}={name}={self.providers[0]} (or uninstall one)")
+        super().__init__(f"{why}; choose one with {ENV_PROVIDERS}={name}=DISTRIBUTION (one of {', '.join(self.providers)}), or uninstall one")
 
 
 class HookError(PluginError):
@@ -81,7 +81,7 @@ class PluginStatus:
     def summary(self) -> str:
         """One cell for tables: ok / error, plus conflicts and set-aside tasks."""
         parts = ["ok" if self.ok else f"error: {self.error}"]
-        parts += [f"conflict: {task} (also in {', '.join(others)})" for task, others in self.conflicts.items()]
+        parts += [f"conflict: {task} with {', '.join(others)}" for task, others in self.conflicts.items()]
         parts += [f"{task}: {ENV_PROVIDERS} chose {chosen}" for task, chosen in self.set_aside.items()]
         return "\n".join(parts)
 
@@ -135,6 +135,8 @@ def data_folder_problem(folder: str) -> str | None:
 
 
 def _short(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{type(exc).__name__}: {exc.strerror or 'error'}: {exc.filename}"  # the path, whole
     text = " ".join(str(exc).split())
     text = text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

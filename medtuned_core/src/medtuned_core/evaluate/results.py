@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CorpusFormatError, MedTunedError
-from ..io import read_json
+from ..io import decode, read_json
 from ..jsonl import atomic_path, atomic_writer, dumps
 
 PREDICTIONS = "predictions.jsonl"
@@ -50,7 +50,7 @@ class PredictionStore:
             with self.path.open("r+b") as fh:
                 fh.truncate(keep)
             data = data[:keep]
-        for lineno, line in enumerate(data.decode("utf-8").splitlines(), 1):
+        for lineno, line in enumerate(decode(self.path, data).splitlines(), 1):
             if not line.strip():
                 continue
             try:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MedTunedError
+from ..io import read_json
 from ..jsonl import atomic_writer
 from ..prompt import format_prompt
 from .outdir import remove_checkpoints
@@ -67,10 +68,7 @@ def read_manifest(data_dir: Path) -> dict[str, Any] | None:
     path = data_dir / "manifest.json"
     if not path.is_file():
         return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise MedTunedError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+    return read_json(path)
 
 
 def model_card(
