@@ -63,9 +63,27 @@ class MedTunedGroup(click.Group):
 
 @click.group(cls=MedTunedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option(
+    "--task-path",
+    "task_paths",
+    multiple=True,
+    metavar="DIR",
+    help="A folder of task files (*.toml) to load besides the installed plugins (repeatable; added to MEDTUNED_TASK_PATH).",
+)
 @click.version_option(package_name="medtuned-core", prog_name="medtuned")
-def cli(debug: bool) -> None:
+def cli(debug: bool, task_paths: tuple[str, ...]) -> None:
     """MedTuned: instruction-tune LLMs on biomedical and clinical NLP."""
+    if task_paths:
+        _use_task_paths(task_paths)
+
+
+def _use_task_paths(folders: tuple[str, ...]) -> None:
+    """--task-path: prepended to MEDTUNED_TASK_PATH, so the registry and any subprocess (train workers) see them."""
+    from . import plugins
+    from .kits.declare import ENV_TASK_PATH
+
+    os.environ[ENV_TASK_PATH] = os.pathsep.join([*folders, *filter(None, [os.environ.get(ENV_TASK_PATH)])])
+    plugins._default = None
 
 
 def registry():

@@ -33,6 +33,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import MedTunedError, MissingDataError, PluginError, UnknownTaskError
+from .kits.declare import env_task_paths, task_path_plugins
 from .types import Parsed, TaskInfo, UnitScores
 
 ENTRY_POINT_GROUP = "medtuned.plugins"
@@ -421,10 +422,13 @@ class Registry:
         return found or self._provider(task)
 
 
-def make_registry(plugins: Sequence[object] = (), autoload: bool = True, providers: dict[str, str] | None = None) -> Registry:
+def make_registry(
+    plugins: Sequence[object] = (), autoload: bool = True, providers: dict[str, str] | None = None, task_paths: Sequence[str | Path] | None = None
+) -> Registry:
     """A registry of the installed plugins (unless ``autoload`` is False) plus ``plugins`` given here.
 
     ``providers`` chooses who provides a task name several plugins declare (default: ``MEDTUNED_PROVIDERS``).
+    ``task_paths`` are folders of task files to load as plugins (default, with ``autoload``: ``MEDTUNED_TASK_PATH``).
     """
     if providers is None:
         providers, problems = parse_providers(os.environ.get(ENV_PROVIDERS))
@@ -437,10 +441,20 @@ def make_registry(plugins: Sequence[object] = (), autoload: bool = True, provide
     for i, plugin in enumerate(plugins):
         name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{i}"
         registry.add_plugin(plugin, name)
+    _add_task_paths(registry, env_task_paths() if task_paths is None and autoload else task_paths or ())
     declared = set(registry.tasks) | set(registry.conflicts)
     for task in sorted(set(registry.providers) - declared):
         registry.warnings.append(f"{ENV_PROVIDERS} chooses a provider for {task!r}, but no loaded plugin declares that task")
     return registry
+
+
+def _add_task_paths(registry: Registry, folders: Sequence[str | Path]) -> None:
+    """Each folder of declared task files (kits/declare.py) as one plugin, shown as ``task-path:FOLDER``."""
+    for name, plugin in task_path_plugins(folders):
+        if isinstance(plugin, Exception):
+            registry.plugins.append(PluginStatus(name, name, "", error=str(plugin)))
+        else:
+            registry.add_plugin(plugin, name, name, "")
 
 
 _default: Registry | None = None
