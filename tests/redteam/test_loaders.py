@@ -15,8 +15,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from redteam.corruptions import CORRUPTIONS, columnar, recording_opens, unreadable
-from redteam.harness import invoke, nothing_left, refused
+from redteam.corruptions import CORRUPTIONS, columnar, invalid_utf8, recording_opens, unreadable
+from redteam.harness import invoke, medtuned, nothing_left, refused, refused_subprocess
 
 from medtuned_core.errors import MissingDataError
 from medtuned_core.plugins import make_registry
@@ -121,3 +121,18 @@ def test_loader_corruption(task, split, file, corruption, tmp_path, monkeypatch)
     same_document = {p.name for p in target.parent.iterdir() if p.stem == target.stem} | {target.name}
     assert any(name in message for name in same_document), f"{target.name} not named in: {message}"
     nothing_left(out_dir)
+
+
+REAL_PROCESS = [CASES[0], CASES[-1]] if CASES else []
+
+
+@pytest.mark.parametrize(("task", "split", "file"), REAL_PROCESS, ids=["/".join(c) for c in REAL_PROCESS])
+def test_a_corrupt_file_in_a_real_process_exits_1_without_a_traceback(task, split, file, tmp_path):
+    info = installed().get(task)
+    root = _copy(info, tmp_path)
+    target = root / info.data_folder / file
+    target.write_bytes(invalid_utf8(target.read_bytes()))
+    out = tmp_path / "rows.jsonl"
+    proc = medtuned("render", task, "--data-dir", root, "--split", split, "--out", out, env={"MEDTUNED_PLUGINS": info.package})
+    line = refused_subprocess(proc, target.name)
+    assert "UTF-8" in line and not out.exists()
