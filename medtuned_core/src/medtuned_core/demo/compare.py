@@ -20,6 +20,8 @@ def _lookup(result: dict[str, Any], path: str) -> Any:
 
 
 def _figures(result: dict[str, Any]) -> dict[str, float]:
+    if "error" in result:
+        return {}  # a task its plugin could not score (an error entry): nothing to compare
     out = {result["metric"]: float(result["score"])}
     for name, path in EXTRA_FIGURES.items():
         value = _lookup(result, path)
