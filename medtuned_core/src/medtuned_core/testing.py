@@ -270,7 +270,8 @@ class TaskPluginConformance:
                 for g, p in zip(gold_rows, pred_rows, strict=True)
             ]
             result = score_rows(reg, rows)[name]
-            expected = kit.reference_score(spec, [kit.structure(spec, e) for e in examples], [kit.structure(spec, e) for e in perturbed])
+            golds, preds = [kit.structure(spec, e) for e in examples], [kit.structure(spec, e) for e in perturbed]
+            expected = kit.reference_score(spec, golds, preds, ids=[str(e["id"]) for e in examples])
             assert abs(result["score"] - expected) < 1e-12, f"{name}/{split} ({where}): kit {result['score']} != reference library {expected}"
             self._check_units(task, rows, result["score"])
 

@@ -138,9 +138,10 @@ class Kit(Protocol):
         """A copy of ``example`` whose answer is changed at random (seeded by ``rng``) but stays valid for the
         task: rendered, it is a plausible wrong prediction."""
 
-    def reference_score(self, spec: TaskSpec, golds: Sequence[Any], preds: Sequence[Any]) -> float:
+    def reference_score(self, spec: TaskSpec, golds: Sequence[Any], preds: Sequence[Any], ids: Sequence[str] | None = None) -> float:
         """The primary metric of ``structure`` values computed by calling the field's library directly
-        (seqeval, scikit-learn), with none of the kit's own code: what :meth:`score` must agree with."""
+        (seqeval, scikit-learn), with none of the kit's own code: what :meth:`score` must agree with. ``ids``
+        are the examples' ids, for metrics over groups of examples (HoC scores documents made of sentences)."""
 
 
 _registered: dict[str, Kit] = {}

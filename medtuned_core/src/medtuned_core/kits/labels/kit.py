@@ -351,13 +351,21 @@ def perturb(spec: TaskSpec, example: dict[str, Any], rng: random.Random) -> dict
     return {**example, cfg.field: rng.choice(pool)}
 
 
-def reference_score(spec: TaskSpec, golds: Sequence[Any], preds: Sequence[Any]) -> float:
-    """The primary metric by scikit-learn called directly (sets: every value is its own document)."""
+def reference_score(spec: TaskSpec, golds: Sequence[Any], preds: Sequence[Any], ids: Sequence[str] | None = None) -> float:
+    """The primary metric by scikit-learn called directly. Sets with ``document_id``: the label sets are first
+    unioned per document (the document of each of ``ids``); without ids every value is its own document."""
     from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
     from sklearn.preprocessing import MultiLabelBinarizer
 
     cfg: LabelsConfig = spec.config
     if cfg.shape == "set":
+        if cfg.document and ids is not None and cfg.metric == "document_f1":
+            documents: dict[str, tuple[set[str], set[str]]] = {}
+            for example_id, g, p in zip(ids, golds, preds, strict=True):
+                doc = documents.setdefault(cfg.document_of(example_id), (set(), set()))
+                doc[0].update(g)
+                doc[1].update(p)
+            golds, preds = [g for g, _ in documents.values()], [p for _, p in documents.values()]
         keep = [v for v in cfg.values if v != cfg.none]
         binarizer = MultiLabelBinarizer(classes=keep)
         y_true, y_pred = binarizer.fit_transform([set(g) - {cfg.none} for g in golds]), binarizer.transform([set(p) - {cfg.none} for p in preds])

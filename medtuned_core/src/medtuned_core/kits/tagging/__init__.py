@@ -192,7 +192,7 @@ class TaggingKit:
                 tags[k] = OUTSIDE
         return {**example, "tags": tags}
 
-    def reference_score(self, spec: TaskSpec, golds: Sequence[Any], preds: Sequence[Any]) -> float:
+    def reference_score(self, spec: TaskSpec, golds: Sequence[Any], preds: Sequence[Any], ids: Sequence[str] | None = None) -> float:
         """seqeval's default-mode F1, called directly (untyped tags get the ``-ENT`` type, BILOU's L/U read as
         E/S); 1.0 when neither side holds an entity, as the kit scores it."""
         from seqeval.metrics import f1_score
