@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-import medtuned_tasks_cls.plugin
 from medtuned_core.plugins import make_registry
+from medtuned_tasks_cls import plugin
 from medtuned_tasks_cls.tasks import HOC
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -15,7 +15,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 @pytest.fixture(scope="session")
 def registry():
-    return make_registry([medtuned_tasks_cls.plugin], autoload=False)
+    return make_registry([plugin], autoload=False)
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,10 @@ import json
 
 from medtuned_core.render import render_examples, render_split
 from medtuned_core.testing import requires_corpora, shared_corpora
-from medtuned_tasks_cls.labels import OUTPUTS
-from medtuned_tasks_cls.tasks import HOC
-from medtuned_tasks_cls.templates import _INTRODUCTIONS, HOC_TEMPLATES
+from medtuned_tasks_cls.tasks import HOC, HOC_TASK, OUTPUTS
+
+HOC_TEMPLATES = HOC_TASK.templates
+_INTRODUCTIONS = [t[: t.index("\n- ")] for t in HOC_TEMPLATES]  # each template: our sentences, then the label list
 
 
 def test_each_template_lists_every_label_with_its_abbreviation():

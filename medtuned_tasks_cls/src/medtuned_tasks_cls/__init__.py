@@ -1,8 +1,14 @@
 """MedTuned classification task: ``hoc`` (Hallmarks of Cancer, multi-label, sentence level, scored per document).
 
-Registered with the core through the ``medtuned.plugins`` entry point ``cls`` -> :mod:`medtuned_tasks_cls.plugin`.
+A declaration on the core's labels kit (``declarations/hoc.toml``): reading, rendering, parsing and
+document-level scoring are the kit's; this package holds the declaration and the samples. ``plugin`` is the
+object the ``medtuned.plugins`` entry point names.
 """
 
-from .tasks import HOC_TASK, TASKS
+from medtuned_core.kits.declare import DeclaredTasks
 
-__all__ = ["HOC_TASK", "TASKS"]
+from .tasks import HOC_TASK, SPECS, TASKS
+
+plugin = DeclaredTasks(SPECS, origin=__name__)
+
+__all__ = ["HOC_TASK", "SPECS", "TASKS", "plugin"]
