@@ -387,7 +387,10 @@ class Registry:
         """The hook, without the plugins that declared ``task.name`` but are not its provider."""
         key = (hook, task.name)
         if key not in self._callers:
-            others = [d.plugin for d in self._declared.get(task.name, []) if d.info.package != task.package]
+            # The provider is the registry's choice, whatever TaskInfo the caller holds (one built by hand has no package).
+            provider = self.tasks[task.name].package if task.name in self.tasks else task.package
+            declared = self._declared.get(task.name, [])
+            others = [d.plugin for d in declared if d.info.package != provider] if any(d.info.package == provider for d in declared) else []
             self._callers[key] = self.pm.subset_hook_caller(hook, remove_plugins=others) if others else getattr(self.pm.hook, hook)
         return self._callers[key]
 
