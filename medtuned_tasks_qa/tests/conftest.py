@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import medtuned_tasks_qa.plugin
 from medtuned_core.plugins import make_registry
+from medtuned_tasks_qa import plugin
 from medtuned_tasks_qa.tasks import SAMPLES
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -18,7 +18,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 @pytest.fixture(scope="session")
 def registry():
-    return make_registry([medtuned_tasks_qa.plugin], autoload=False)
+    return make_registry([plugin], autoload=False)
 
 
 @pytest.fixture

@@ -141,12 +141,14 @@ def read_records(reader: Reader, path: Path) -> Iterator[tuple[int, dict[str, An
         raise CorpusFormatError(path, None, "holds no records (an empty data file)")
 
 
-def field(path: Path, where: int, unit: str, record: Mapping[str, Any], name: str, kind: type | tuple[type, ...] = str) -> Any:
-    """``record[name]``, which must exist and be of ``kind``; else an error naming the file and line (or record)."""
+def field(path: Path, where: int, unit: str, record: Mapping[str, Any], name: str, kind: type | tuple[type, ...] = str, line: int | None = None) -> Any:
+    """``record[name]``, which must exist and be of ``kind``; else an error naming the file and line (or record,
+    and then the ``line`` it starts on when given)."""
+    at = f" (line {line})" if line is not None else ""
     if name not in record:
-        raise CorpusFormatError(path, where, f"missing field {name!r}", unit=unit)
+        raise CorpusFormatError(path, where, f"missing field {name!r}{at}", unit=unit)
     value = record[name]
     if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
         want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise CorpusFormatError(path, where, f"field {name!r} must be {want}, found {type(value).__name__}", unit=unit)
+        raise CorpusFormatError(path, where, f"field {name!r} must be {want}, found {type(value).__name__}{at}", unit=unit)
     return value

@@ -1,24 +1,38 @@
-"""Answer extraction: MedQA options, PubMedQA decisions, free text; never raising on any string."""
+"""Answer extraction by the kits: multiple-choice options, closed answers (yes/no/maybe), free text with an
+option; never raising on any string."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from medtuned_core import Parsed
-from medtuned_tasks_qa.parser import options_from_input, parse_decision, parse_free_text, parse_option, parse_pmc_llama
-from medtuned_tasks_qa.render import render_medqa
+from medtuned_core.kits.labels import option_line, options_from_input, parse_answer, parse_choice
+from medtuned_core.kits.text import parse_text, parse_with_option
 
 OPTIONS = {"A": "Ampicillin", "B": "Ceftriaxone", "C": "Doxycycline", "D": "Nitrofurantoin"}
-EXAMPLE = {
-    "id": "1",
-    "question": "A pregnant woman has a urinary infection. Which drug is safest?",
-    "options": OPTIONS,
-    "answer_idx": "D",
-    "answer": "Nitrofurantoin",
-}
-INPUT = render_medqa(EXAMPLE)["input"]
+INPUT = "A pregnant woman has a urinary infection. Which drug is safest?\n\n" + "\n".join(option_line(k, v) for k, v in OPTIONS.items())
+DECISIONS = {"yes": (), "no": (), "maybe": ("uncertain", "unclear", "inconclusive")}  # PubMedQA's
+PMC_OPTION = re.compile(r"(?i)\bOPTION\s+([A-J])\s+IS\s+CORRECT\b")
+
+
+def parse_option(text, options=None):
+    return parse_choice(text, options)
+
+
+def parse_decision(text):
+    return parse_answer(text, DECISIONS)
+
+
+def parse_free_text(text):
+    return parse_text(text)
+
+
+def parse_pmc_llama(text, input, reference):
+    return parse_with_option(text, input, reference, PMC_OPTION)
 
 
 def test_options_are_read_back_from_the_rendered_input():
