@@ -56,12 +56,16 @@ def choose_method(row: Mapping[str, Any], mode: str) -> tuple[str, TaggingHint |
     return "generate", None, None
 
 
-def make_jobs(backend: Backend, rows: Sequence[dict[str, Any]], mode: str, max_new_tokens: int, expected_tokens: int | None = None) -> list[Job]:
+def make_jobs(
+    backend: Backend, rows: Sequence[dict[str, Any]], mode: str, max_new_tokens: int, expected_tokens: int | None = None, floor: int = 0
+) -> list[Job]:
     """Jobs with a new-token budget from the expected output length.
 
     Tagging rows: the answer's length is known from the input (the form with any label). Choice rows: the
     longest choice. Other rows: the longest reference answer of the task (a per-task budget, so no row's
-    gold length leaks into its own decoding), or ``expected_tokens`` when given (no references at hand)."""
+    gold length leaks into its own decoding), or ``expected_tokens`` when given (no references at hand).
+    ``floor`` is the task's own budget (``TaskInfo.max_new_tokens``): generation gets at least that many
+    tokens, so that "The answer is ... because ..." is not cut before the answer (never above ``max_new_tokens``)."""
     jobs = []
     for row in rows:
         method, hint, choices = choose_method(row, mode)
@@ -84,7 +88,7 @@ def make_jobs(backend: Backend, rows: Sequence[dict[str, Any]], mode: str, max_n
             expected = max(backend.count_tokens(job.choices))
         else:
             expected = task_cap
-        job.max_new_tokens = budget(expected, max_new_tokens)
+        job.max_new_tokens = min(max_new_tokens, max(budget(expected, max_new_tokens), floor))
     return jobs
 
 
@@ -247,7 +251,7 @@ def evaluate(
             if not pending:
                 continue
             engine = get_backend()
-            jobs = make_jobs(engine, pending, mode, max_new_tokens)
+            jobs = make_jobs(engine, pending, mode, max_new_tokens, floor=task.max_new_tokens)
             started, done = time.perf_counter(), 0
             for batch in batches(jobs, batch_size):
                 outputs = run_batch(engine, batch, task.name)
