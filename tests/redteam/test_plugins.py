@@ -183,7 +183,7 @@ HOSTILE = {
     "no-score-key": ("score", {"metric": "f1", "f1": 0.5}),
     "string-score": ("score", {"score": "0.5"}),
     "bool-score": ("score", {"score": True}),
-    "none-score": ("score", None),
+    "metric-only": ("score", {"metric": "f1"}),
     "set-detail": ("score", {"score": 0.5, "labels": {"a", "b"}}),
 }
 
@@ -210,31 +210,25 @@ class Hostile:
     def medtuned_render_instruction(self, task, example, instruction):
         return None
 
-    @hookimpl
-    def medtuned_parse_output(self, task, text, input, reference):
+    def _answer(self, task, hook: str, normal):
+        """The misbehaviour of HOSTILE when this is its hook, else the normal answer (None: not our task)."""
         kind = self._mine(task)
         if kind is None:
             return None
-        hook, behaviour = HOSTILE[kind]
-        if hook == "parse":
-            if behaviour == "raise":
-                raise ValueError("parser exploded")
-            return behaviour
-        return Parsed(text.strip())
+        where, behaviour = HOSTILE[kind]
+        if where != hook:
+            return normal
+        if behaviour == "raise":
+            raise ZeroDivisionError(f"{hook} exploded")
+        return behaviour
+
+    @hookimpl
+    def medtuned_parse_output(self, task, text, input, reference):
+        return self._answer(task, "parse", Parsed(text.strip()))
 
     @hookimpl
     def medtuned_score(self, task, golds, preds, rows):
-        kind = self._mine(task)
-        if kind is None:
-            return None
-        hook, behaviour = HOSTILE[kind]
-        if hook == "score":
-            if behaviour == "raise":
-                raise ZeroDivisionError("division by zero")
-            if behaviour is None:
-                return {"metric": "f1"}  # a dict, but no score
-            return behaviour
-        return {"metric": "accuracy", "score": 1.0}
+        return self._answer(task, "score", {"metric": "accuracy", "score": 1.0})
 
 
 @pytest.mark.parametrize("kind", sorted(HOSTILE))
