@@ -24,8 +24,8 @@ Settings (the ``[labels]`` table of a task file, or keywords of ``declare(kit="l
                   read back as "(A)", "A"; ``document_id``: a regular expression whose group ``document`` maps
                   an example id to the document scored (HoC's ``"^(?P<document>.+)_\\d+$"``);
                   ``choice_size``: the largest label set listed in the ``choices`` hint (default 1).
-``question``      choices: the question field (default ``question``), ``options`` the options field (a table
-                  letter -> text, or a list lettered A, B, ...; default ``options``), ``answer_text`` a field that
+``question``      choices: the question field (default ``question``), ``choices`` the field holding the options (a
+                  table letter -> text, or a list lettered A, B, ...; default ``options``), ``answer_text`` a field that
                   must equal the right option's text (checked, optional), ``letters`` the labels reported
                   (default ``"ABCD"``).
 
@@ -57,7 +57,7 @@ SHAPES = ("label", "set", "choice")
 RULES = ("first", "statement")
 KEYS = (
     *("shape", "values", "aliases", "label", "input", "strip", "rule", "positive", "exclude", "macro"),
-    *("separator", "none", "codes", "document_id", "choice_size", "question", "options", "answer_text", "letters"),
+    *("separator", "none", "codes", "document_id", "choice_size", "question", "choices", "answer_text", "letters"),
 )
 DEFAULT_FIELD = {"label": "label", "set": "labels", "choice": "answer"}
 
@@ -183,12 +183,14 @@ def configure(spec: TaskSpec) -> LabelsConfig:
         document=pattern,
         choice_size=settings.get("choice_size", 1),
         question=settings.get("question", "question"),
-        options=settings.get("options", "options"),
+        options=settings.get("choices", "options"),
         answer_text=settings.get("answer_text", ""),
         letters=settings.get("letters", "ABCD"),
     )
-    for key in ("label", "input", "separator", "question", "options", "answer_text", "letters"):
-        _check(isinstance(getattr(cfg, "field" if key == "label" else key), str), key, "must be a string")
+    for key, attr in (("label", "field"), ("input", "input"), ("separator", "separator"), ("question", "question"), ("choices", "options")):
+        _check(isinstance(getattr(cfg, attr), str), key, "must be a string")
+    for key in ("answer_text", "letters"):
+        _check(isinstance(getattr(cfg, key), str), key, "must be a string")
     _check(isinstance(cfg.strip, bool), "strip", "must be true or false")
     _check(cfg.rule in RULES, "rule", f"must be one of {', '.join(RULES)}")
     _check(cfg.macro in MACRO, "macro", f"must be one of {', '.join(MACRO)}")
