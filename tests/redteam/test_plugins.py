@@ -367,3 +367,60 @@ def test_the_plugins_table_keeps_distribution_names_whole_at_80_columns(intruder
             assert name in result.stdout, f"{command}: {name} cut at 80 columns"
         assert "…" not in result.stdout
         assert max(len(line) for line in result.stdout.splitlines()) <= 80, command
+
+
+class ExplodingParser:
+    """A task that loads and renders like the toy task, whose parse hook raises on model answers."""
+
+    def __init__(self) -> None:
+        self.task = replace(toy_module().TASK, name="exploding-parser")
+
+    @hookimpl
+    def medtuned_register_tasks(self):
+        return [self.task]
+
+    @hookimpl
+    def medtuned_load_corpus(self, task, data_dir, split, options):
+        if task.name == self.task.name:
+            return toy_module()._read(Path(data_dir) / task.data_folder / f"{split}.tsv")
+
+    @hookimpl
+    def medtuned_render_instruction(self, task, example, instruction):
+        if task.name == self.task.name:
+            return {"input": example["question"], "output": example["label"]}
+
+    @hookimpl
+    def medtuned_parse_output(self, task, text, input, reference):
+        if task.name == self.task.name:
+            if reference is not None:
+                raise RuntimeError("cannot read model answers")
+            return Parsed(text)
+
+    @hookimpl
+    def medtuned_score(self, task, golds, preds, rows):
+        if task.name == self.task.name:
+            return {"score": 1.0}
+
+
+def test_evaluate_keeps_scoring_the_other_tasks_when_one_plugin_fails(tmp_path):
+    import evaluate_helpers as helpers
+
+    from medtuned_core.evaluate import evaluate
+
+    registry = make_registry([toy_module(), ExplodingParser()], autoload=False)
+    out = tmp_path / "eval"
+    model = (helpers.model(), helpers.tokenizer())
+    metrics = evaluate(model, ["toy-yesno", "exploding-parser"], TOY_SAMPLES, "test", out, "generate", registry=registry, progress=False)
+    assert "score" in metrics["tasks"]["toy-yesno"] and metrics["tasks"]["toy-yesno"]["n"] == 2
+    failed = metrics["tasks"]["exploding-parser"]
+    assert failed["plugin"] == "ExplodingParser-1" and "cannot read model answers" in failed["error"]
+    strict_json((out / "metrics.json").read_text())
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert sorted(r["task"] for r in rows) == ["exploding-parser"] * 2 + ["toy-yesno"] * 2  # every answer kept
+    assert "| exploding-parser |" in (out / "results.md").read_text()
+    from click.exceptions import Exit
+
+    from medtuned_core.cli import exit_if_failed
+
+    with pytest.raises(Exit):
+        exit_if_failed(metrics["tasks"])  # what `medtuned evaluate` does after writing its files: exit 1

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import MedTunedError
+from ..errors import MedTunedError, PluginError
 from ..ownership import owns_output
 from ..plugins import Registry, get_registry
 from ..prompt import format_prompt
 from ..render import load_templates, render_split, sample_rows
-from ..scoring import parse_row, score_parsed
+from ..scoring import parse_row, score_rows
 from . import results
 from .backend import Backend, make_backend
 from .constrained import TaggingHint, TaggingHintError
@@ -135,7 +135,11 @@ def prediction_row(registry: Registry, job: Job, text: str, decode: dict[str, An
         "mode": mode,
         "method": job.method,
     }
-    parsed = parse_row(registry, out)
+    try:
+        parsed = parse_row(registry, out)
+    except PluginError as exc:  # the task's parse hook failed: keep the raw answer; scoring reports the task's error
+        out.update(parsed=None, parse_ok=False, diagnostics={"parse_error": str(exc)}, reference_parsed=None, decode=decode)
+        return out
     out["parsed"] = parsed.pred.value
     out["parse_ok"] = parsed.pred.ok
     out["diagnostics"] = parsed.pred.diagnostics
@@ -280,7 +284,7 @@ def build_metrics(
         stored = results.ordered_rows(store, [(name, str(r["id"])) for r in rows])
         if not stored:
             continue
-        scored = score_parsed(registry, [parse_row(registry, r) for r in stored])[name]
+        scored = score_rows(registry, stored)[name]  # a failing plugin gives this task an error entry
         scored["examples_per_s"] = None if speeds.get(name) is None else round(speeds[name], 4)
         scored["methods"] = dict(Counter(r.get("method", "generate") for r in stored))
         tasks[name] = scored
