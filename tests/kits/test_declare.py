@@ -173,7 +173,7 @@ def test_task_path_through_the_cli(task_dir, monkeypatch):
     from medtuned_core.testing import plugin_cli
 
     run = plugin_cli(monkeypatch)  # no installed plugin
-    monkeypatch.delenv(ENV_TASK_PATH, raising=False)
+    monkeypatch.setenv(ENV_TASK_PATH, "")  # --task-path writes the variable in-process: this restores it afterwards
     listed = json.loads(run("--task-path", task_dir / "tasks", "list-tasks", "--json").output)
     assert [t["name"] for t in listed] == ["tiny-ner"]
     shown = json.loads(run("--task-path", task_dir / "tasks", "plugins", "--json").output)
