@@ -128,6 +128,10 @@ def test_a_collision_disables_only_that_name_and_every_other_task_of_both_stays(
     assert invoke("render", "bc2gm", "--data-dir", data, "--split", "test", "--out", tmp_path / "ok.jsonl").exit_code == 0
     message = refused(invoke("render", "ncbi-disease", "--data-dir", data, "--split", "test", "--out", tmp_path / "no.jsonl"), INTRUDER, "medtuned-tasks-ner")
     assert f"{ENV_PROVIDERS}=ncbi-disease=" in message and not (tmp_path / "no.jsonl").exists()
+    spec = tmp_path / "mix.toml"
+    spec.write_text('[[entries]]\ntask = "ncbi-disease"\n', encoding="utf-8")
+    refused(invoke("build", "--mix", spec, "--data-dir", data, "--out", tmp_path / "b", "-q"), INTRUDER, "medtuned-tasks-ner")
+    assert not (tmp_path / "b").exists()
 
 
 def test_score_of_a_collided_task_is_an_error_entry_and_the_others_are_scored(intruder, monkeypatch, tmp_path):
