@@ -210,3 +210,72 @@ def test_parsers_never_raise(text, input):
     assert option.value is None or option.value in OPTIONS
     decision = parse_decision(text)
     assert decision.value in (None, "yes", "no", "maybe")
+
+
+# Answer styles as small instruction-tuned models write them (SmolLM2-135M-Instruct, Llama-2-7b-chat and the
+# like, in generate mode): each must read as the answer it states.
+SMALL_MODEL_MEDQA = [
+    ("The answer is: A", "A"),
+    ('The answer is "C"', "C"),
+    ("The answer is: B.", "B"),
+    ("(B)", "B"),
+    ("**B. Ceftriaxone**", "B"),
+    ("Answer: b", "B"),
+    ("I think the answer is option C because doxycycline covers the organism.", "C"),
+    ("Nitrofurantoin", "D"),
+    ("The answer is: Nitrofurantoin", "D"),
+    ("The answer is 'nitrofurantoin'.", "D"),
+    ("The correct answer is D) Nitrofurantoin.", "D"),
+    ("B) Ceftriaxone", "B"),
+    ("The answer is (C) Doxycycline.", "C"),
+    ("Answer: 'A'", "A"),
+    ("The best answer is: [B]", "B"),
+    ("D: Nitrofurantoin is safe in pregnancy.", "D"),
+    ("Correct option: D", "D"),
+    ("### Answer: OPTION A IS CORRECT.", "A"),
+]
+SMALL_MODEL_PUBMEDQA = [
+    ("Yes, bedside ultrasound shortens the time to diagnosis.", "yes"),
+    ("The answer is maybe.", "maybe"),
+    ("The answer is: no", "no"),
+    ("Answer: Yes", "yes"),
+    ("**No**", "no"),
+    ("Based on the results, the answer to the question is yes.", "yes"),
+    ("No. The trial found no difference between the groups.", "no"),
+    ("It is unclear from the abstract.", "maybe"),
+    ("The evidence is inconclusive, so maybe.", "maybe"),
+    ("Final decision: NO", "no"),
+    ("My answer would be 'yes'.", "yes"),
+    ("Based on the study, yes, bedside ultrasound helps.", "yes"),
+    ('The answer is "maybe" because the sample was small.', "maybe"),
+    ("The answer is: no. Yes, both groups were treated the same way.", "no"),  # a statement with "is:" beats other mentions
+]
+
+
+@pytest.mark.parametrize(("text", "letter"), SMALL_MODEL_MEDQA)
+def test_small_model_multiple_choice_styles(text, letter):
+    assert parse_choice(text, options_from_input(INPUT)).value == letter
+
+
+@pytest.mark.parametrize(("text", "decision"), SMALL_MODEL_PUBMEDQA)
+def test_small_model_yes_no_maybe_styles(text, decision):
+    assert parse_decision(text).value == decision
+
+
+@pytest.mark.parametrize("text", ["I'm not sure, it could be A or B.", "Both ampicillin and ceftriaxone are reasonable.", "The answer is E."])
+def test_small_model_non_answers_stay_unparsed(text):
+    parsed = parse_choice(text, OPTIONS)
+    assert not parsed.ok and parsed.diagnostics["reason"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(text=st.one_of(_messy, st.binary(max_size=40).map(lambda b: b.decode("latin-1"))), reference=st.one_of(st.none(), st.just(""), st.text(max_size=20)))
+def test_label_and_set_parsers_never_raise(text, reference):
+    from medtuned_core.kits.labels import parse_label, parse_label_set
+
+    aliases = {"Positive": ("yes", "associated"), "Negative": ("no", "not associated")}
+    label = parse_label(text, aliases)
+    assert (label.ok and label.value in aliases) or (not label.ok and label.value is None)
+    codes = {"PS": "sustaining", "A": "angiogenesis", "IM": "invasion"}
+    labels = parse_label_set(text, {"sustaining": (), "angiogenesis": (), "invasion": (), "none": ("no hallmark",)}, reference, codes=codes, none="none")
+    assert (labels.ok and isinstance(labels.value, list)) or (not labels.ok and labels.value is None)
