@@ -39,7 +39,7 @@ from .kits import TaskSpec, get_kit
 from .kits.declare import spec_of
 from .plugins import Registry, make_registry
 from .render import render_examples, render_split
-from .scoring import score_rows
+from .scoring import parse_row, score_parsed, score_rows
 from .types import Parsed, TaskInfo
 
 
@@ -109,6 +109,7 @@ class TaskPluginConformance:
     rows_per_split: ClassVar[int] = 200
     real_rows_per_split: ClassVar[int] = 2000  # of a real split under ../shared/corpora, when present
     perturb_seed: ClassVar[int] = 0
+    perturbed_rows_per_split: ClassVar[int] = 1000  # examples of each split scored perturbed
     # For plugins not built on a kit: (task, example) -> what parsing the rendered gold must give.
     structure: ClassVar[Callable[[TaskInfo, dict[str, Any]], Any] | None] = None
     # False for a deliberately strict-format parser: list-formatted answers are then not required to parse.
@@ -262,6 +263,7 @@ class TaskPluginConformance:
                 continue
             kit = get_kit(spec.kit)
             rng = random.Random(f"{self.perturb_seed}/{name}/{split}/{where}")
+            examples = examples[: self.perturbed_rows_per_split]
             perturbed = [kit.perturb(spec, e, rng) for e in examples]
             gold_rows = list(render_examples(reg, task, examples, split))
             pred_rows = list(render_examples(reg, task, perturbed, split))
@@ -269,24 +271,18 @@ class TaskPluginConformance:
                 {"task": name, "id": g["id"], "input": g["input"], "reference": g["output"], "prediction": p["output"]}
                 for g, p in zip(gold_rows, pred_rows, strict=True)
             ]
-            result = score_rows(reg, rows)[name]
+            parsed = [parse_row(reg, r) for r in rows]
+            result = score_parsed(reg, parsed)[name]
             golds, preds = [kit.structure(spec, e) for e in examples], [kit.structure(spec, e) for e in perturbed]
             expected = kit.reference_score(spec, golds, preds, ids=[str(e["id"]) for e in examples])
             assert abs(result["score"] - expected) < 1e-12, f"{name}/{split} ({where}): kit {result['score']} != reference library {expected}"
-            self._check_units(task, rows, result["score"])
+            units = reg.score_units(task, [p.gold for p in parsed], [p.pred for p in parsed], rows)
+            if units is not None:
+                import numpy as np
 
-    def _check_units(self, task: TaskInfo, rows: list[dict[str, Any]], score: float) -> None:
-        reg = self._registry()
-        golds = [reg.parse(task, r["reference"], input=r["input"], reference=None) for r in rows]
-        preds = [reg.parse(task, r["prediction"], input=r["input"], reference=r["reference"]) for r in rows]
-        units = reg.score_units(task, golds, preds, rows)
-        if units is None:
-            return
-        import numpy as np
-
-        assert len(units.ids) == len(units.stats), task.name
-        total = np.asarray(units.stats, dtype=float).sum(axis=0)
-        assert float(units.combine(total)) == score, f"{task.name}: combine of the unit sums {float(units.combine(total))} != score {score}"
+                assert len(units.ids) == len(units.stats), name
+                combined = float(units.combine(np.asarray(units.stats, dtype=float).sum(axis=0)))
+                assert combined == result["score"], f"{name}/{split} ({where}): combine of the unit sums {combined} != score {result['score']}"
 
     def test_list_formatted_answers_and_marker_tokens(self) -> None:
         """Tagging tasks (rows with a ``tagging`` hint): answers as bulleted/numbered lists, and tokens that are
