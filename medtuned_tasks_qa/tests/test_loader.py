@@ -356,3 +356,20 @@ def test_pubmedqa_needs_ori_pqal(registry, tmp_path, helpers):
     helpers.json(tmp_path / "PubMedQA" / "test_ground_truth.json", {})
     with pytest.raises(MissingSplitError, match="ori_pqal.json"):
         load(registry, "pubmedqa", tmp_path, "test")
+
+
+@pytest.mark.parametrize("content", ["", "[]", "\n\n"])
+def test_an_empty_release_is_an_error_naming_it(registry, tmp_path, content):
+    path = tmp_path / "PMC-LLaMA" / "release.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(CorpusFormatError, match=r"release\.json: .*(empty|no records)"):
+        load(registry, "pmc-llama", tmp_path, "train")
+
+
+def test_a_folder_where_test_ground_truth_should_be(registry, data_root):
+    truth = data_root / "PubMedQA" / "test_ground_truth.json"
+    truth.unlink()
+    truth.mkdir()
+    with pytest.raises(CorpusFormatError, match=r"test_ground_truth\.json: is a folder, expected a file"):
+        load(registry, "pubmedqa", data_root, "test")

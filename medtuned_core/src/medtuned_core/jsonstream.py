@@ -185,7 +185,10 @@ def iter_json_object(path: str | Path) -> Iterator[Record]:
 def iter_json_records(path: str | Path) -> Iterator[Record]:
     """Records of a file that is either one JSON array or JSON Lines (decided by its first character)."""
     path = Path(path)
-    if first_char(path) == "[":
+    start = first_char(path)
+    if start == "":
+        raise CorpusFormatError(path, None, "the file is empty; expected one JSON array of records or JSON Lines")
+    if start == "[":
         yield from iter_json_array(path)
         return
     for number, (lineno, obj) in enumerate(read_jsonl(path), 1):

@@ -35,6 +35,10 @@ def _error(path: Path, rec: Record, message: str) -> CorpusFormatError:
     return CorpusFormatError(path, rec.number, f"{message} (line {rec.line})", unit="record")
 
 
+def _no_records(path: Path) -> CorpusFormatError:
+    return CorpusFormatError(path, None, "holds no records (an empty data file)")
+
+
 def _as_object(path: Path, rec: Record, what: str) -> dict[str, Any]:
     if not isinstance(rec.value, dict):
         raise _error(path, rec, f"expected {what} (a JSON object), found {type(rec.value).__name__}")
@@ -108,6 +112,7 @@ def load_chatdoctor(folder: Path, split: str, options: dict[str, Any]) -> Iterat
 
 
 def _chatdoctor_rows(path: Path, split: str, val: float, test: float) -> Iterator[dict[str, Any]]:
+    rec = None
     for rec in iter_json_array(path):
         obj = _as_object(path, rec, "a ChatDoctor record")
         patient = _field(path, rec, obj, "input")
@@ -115,6 +120,8 @@ def _chatdoctor_rows(path: Path, split: str, val: float, test: float) -> Iterato
         answer = _field(path, rec, obj, answer_field)
         if chatdoctor_split_of(patient, val, test) == split:
             yield {"id": f"{path.stem}-{rec.number}", "input": patient, "output": answer, "file": path.name}
+    if rec is None:
+        raise _no_records(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,6 +165,8 @@ def _pmc_llama_rows(path: Path, wanted: set[str]) -> Iterator[dict[str, Any]]:
         if source in wanted:
             request = "\n\n".join(part for part in (instruction.strip(), text.strip()) if part)
             yield {"id": example_id, "source": source, "sample_id": sample_id, "instruction": instruction, "input": text, "output": output, "request": request}
+    if not seen:
+        raise _no_records(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,7 +236,7 @@ def load_pubmedqa(folder: Path, split: str, options: dict[str, Any]) -> Iterator
         raise MissingSplitError(PUBMEDQA, path, "PubMedQA needs ori_pqal.json (and test_ground_truth.json for the official test split).")
     items = read_pqal(path)
     test_path = folder / PUBMEDQA_TEST_FILE
-    test = read_test_ground_truth(test_path, items) if test_path.is_file() else None
+    test = read_test_ground_truth(test_path, items) if test_path.exists() else None  # a folder there is an error, not an absence
     splits, _ = pubmedqa_splits(list(items), {p: e["answer"] for p, e in items.items()}, test, fold)
     if not splits[split]:
         raise MissingSplitError(PUBMEDQA, path, f"The {split} split is empty for this corpus.")
@@ -265,6 +274,8 @@ def read_pqal(path: Path) -> dict[str, dict[str, Any]]:
             "long_answer": long_answer if isinstance(long_answer, str) else "",
             "year": obj.get("YEAR"),
         }
+    if not items:
+        raise _no_records(path)
     return items
 
 
