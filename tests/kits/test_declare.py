@@ -184,3 +184,22 @@ def test_task_path_through_the_cli(task_dir, monkeypatch):
     write(task_dir / "tasks" / "tiny.toml", TASK.replace('scheme = "iobes"', "scheme = 3"))
     failed = run("--task-path", task_dir / "tasks", "plugins", ok=True)
     assert "tiny.toml:19: key 'scheme'" in " ".join(failed.output.split())
+
+
+def read_tiny(folder, split, options):
+    """A reader function for the python reader (a format no kit reader reads)."""
+    return [{"id": f"{split}-1", "tokens": ["Heart", "cells"], "tags": ["S-Organ", "S-Cell"]}, {"tokens": ["x"], "tags": ["O"]}]
+
+
+def test_the_python_reader_calls_a_function_and_checks_what_it_gives(task_dir):
+    text = TASK.replace(
+        'format = "conll"\nfiles = ["{split}.conll"]\nseparator = "whitespace"\ncolumns = 3\ntag_column = 2\ncomment = "#"',
+        f'format = "python"\nfunction = "{__name__}:read_tiny"',
+    )
+    registry = make_registry([DeclaredTasks([load_task_file(write(task_dir / "tasks" / "tiny.toml", text))])], autoload=False)
+    examples = list(registry.load(registry.get("tiny-ner"), task_dir / "data", "test"))
+    assert [(e["id"], e["tags"]) for e in examples] == [("test-1", ["S-Organ", "S-Cell"]), ("1", ["O"])]
+    with pytest.raises(DeclarationError, match="key 'function'"):
+        load_task_file(write(task_dir / "tasks" / "tiny.toml", text.replace(f"{__name__}:read_tiny", "no-colon")))
+    with pytest.raises(DeclarationError, match="key 'function'"):
+        load_task_file(write(task_dir / "tasks" / "tiny.toml", TASK.replace('comment = "#"', 'function = "a:b"')))

@@ -9,7 +9,9 @@ and per-type figures for typed tags (:mod:`.score`). Confidence intervals resamp
 
 Declaration keys (TOML ``[reader]`` / ``[tagging]``, or keywords of ``declare``):
 
-``[reader]`` — ``format``: ``conll`` (column files, the default), ``jsonl`` or ``datasets``;
+``[reader]`` — ``format``: ``conll`` (column files, the default), ``jsonl``, ``datasets``, or ``python``
+  (``function = "package.module:function"``, called as ``function(folder, split, options)``, returns examples
+  ``{"id", "tokens", "tags"}`` that the kit checks like any other: the escape hatch for formats no reader reads);
   ``files``: name patterns with ``{split}`` (default ``{split}.tsv``, ``{split}.conll``, ``{split}.txt`` for
   conll, ``{split}.jsonl`` for jsonl) or a table ``{train = "eng.train", validation = "eng.testa"}``;
   ``separator``: ``"\\t"`` (default), any other string, or ``"whitespace"`` (runs of spaces/tabs, CoNLL);
@@ -42,15 +44,24 @@ from typing import Any
 from ...types import Parsed, UnitScores
 from .. import DeclarationError, TaskSpec
 from .parse import parse_tags
-from .readers import JSONL_PATTERNS, ColumnLayout, CorpusRepairWarning, load_split, read_column_file, read_datasets_tagged, read_jsonl_tagged
+from .readers import (
+    JSONL_PATTERNS,
+    ColumnLayout,
+    CorpusRepairWarning,
+    load_split,
+    read_column_file,
+    read_datasets_tagged,
+    read_function_tagged,
+    read_jsonl_tagged,
+)
 from .scheme import OUTSIDE, SCHEMES, TagScheme, label_problems, tag_set
 from .score import PLACEHOLDER_TYPE, default_mode_tags, entity_units, score_entities
 
 LINE_FORMAT = "{token} : {label}"
 LINE_SEP = "\n"
 METRIC = "entity_f1"
-DEFAULT_FILES = {"conll": ColumnLayout.patterns, "jsonl": JSONL_PATTERNS, "datasets": ()}
-_READER_KEYS = ("separator", "columns", "token_column", "tag_column", "docstart", "comment", "encoding", "tokens_field", "tags_field")
+DEFAULT_FILES = {"conll": ColumnLayout.patterns, "jsonl": JSONL_PATTERNS, "datasets": (), "python": ()}
+_READER_KEYS = ("separator", "columns", "token_column", "tag_column", "docstart", "comment", "encoding", "tokens_field", "tags_field", "function")
 _KIT_KEYS = ("scheme", "types", "per_type")
 
 
@@ -73,6 +84,7 @@ class TaggingConfig:
     layout: ColumnLayout
     labels: tuple[str, ...]
     per_type: bool
+    function: str = ""  # the python reader's "package.module:function"
 
 
 def _setting(settings: Mapping[str, Any], key: str, kind: type | tuple[type, ...], default: Any) -> Any:
@@ -131,7 +143,7 @@ class TaggingKit:
     """The :class:`~medtuned_core.kits.Kit` for one tag per token."""
 
     name = "tagging"
-    readers = ("conll", "jsonl", "datasets")
+    readers = ("conll", "jsonl", "datasets", "python")
     default_metric = METRIC
 
     def configure(self, spec: TaskSpec) -> TaggingConfig:
@@ -158,11 +170,16 @@ class TaggingKit:
             )
         typed = any("-" in t for t in labels)
         per_type = _setting(spec.settings, "per_type", bool, typed)
-        return TaggingConfig(scheme=TagScheme(labels, typed, scheme), layout=_layout(spec), labels=labels, per_type=per_type)
+        function = _setting(spec.settings, "function", str, "")
+        if (spec.reader == "python") != bool(function) or (function and function.count(":") != 1):
+            raise DeclarationError('the python reader, and only it, takes function = "package.module:function"', key="function")
+        return TaggingConfig(scheme=TagScheme(labels, typed, scheme), layout=_layout(spec), labels=labels, per_type=per_type, function=function)
 
     # -- the five task hooks -------------------------------------------------------------------------------
     def load(self, spec: TaskSpec, folder: Path, split: str, options: Mapping[str, Any]) -> list[dict[str, Any]]:
         cfg: TaggingConfig = spec.config
+        if cfg.function:
+            return read_function_tagged(cfg.function, folder, split, cfg.scheme, cfg.layout, dict(options))
         return load_split(spec.name, folder, split, cfg.scheme, cfg.layout, spec.reader, dict(options))
 
     def render(self, spec: TaskSpec, example: dict[str, Any], instruction: str) -> dict[str, Any]:

@@ -302,6 +302,23 @@ def read_datasets_tagged(
     return _records_to_examples(scheme, path if split_name is None else path / split_name, records, "record", layout, repair, int_names)
 
 
+def read_function_tagged(function: str, folder: Path, split: str, scheme: TagScheme, layout: ColumnLayout, options: dict[str, Any]) -> list[dict[str, Any]]:
+    """The python reader: ``function(folder, split, options)`` (a ``"package.module:function"``) gives the examples,
+    checked like records of a JSONL file (numbered by position)."""
+    import importlib
+
+    module, _, attr = function.partition(":")
+    try:
+        read = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise CorpusFormatError(folder, None, f"cannot load the reader function {function!r} ({type(exc).__name__}: {exc})") from None
+    records = list(enumerate(read(folder, split, options), 1))
+    for k, example in records:
+        if not isinstance(example, dict):
+            raise CorpusFormatError(folder, k, f"{function} gave {type(example).__name__}, not an example dict", unit="record")
+    return _records_to_examples(scheme, folder, records, "record", layout, bool(options.get("repair", True)))
+
+
 # -- finding a split -------------------------------------------------------------------------------------
 
 
