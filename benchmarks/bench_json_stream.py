@@ -31,7 +31,7 @@ import json, resource, sys, time
 path, how = sys.argv[1], sys.argv[2]
 start = time.perf_counter()
 if how == "jsonstream":
-    from medtuned_tasks_qa.jsonstream import iter_json_array
+    from medtuned_core.jsonstream import iter_json_array
     n = sum(1 for _ in iter_json_array(path))
 elif how == "ijson":
     import ijson
@@ -88,7 +88,7 @@ BROKEN = {
 
 def error_messages() -> None:
     from medtuned_core.errors import MedTunedError
-    from medtuned_tasks_qa.jsonstream import iter_json_array
+    from medtuned_core.jsonstream import iter_json_array
 
     rows = [{"a": i, "text": f"record {i}"} for i in range(6)]
     good = "[\n" + ",\n".join(json.dumps(r) for r in rows) + "\n]\n"

@@ -82,6 +82,8 @@ def measure_scoring() -> None:
         {"task": "medqa", "input": r["input"], "reference": r["output"], "prediction": f"After weighing the options, the answer is {r['output']}"}
         for r in medqa
     ]
+    import sklearn.metrics  # noqa: F401 - imported once per process by the labels kit's scorer: not what is measured
+
     start = time.perf_counter()
     result = score_rows(registry, rows)["medqa"]
     seconds = time.perf_counter() - start
