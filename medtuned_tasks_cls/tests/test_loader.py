@@ -18,8 +18,7 @@ def sentence(document_id: str = "91234567_0", labels=("none",), row_id: str = "1
 def write(folder: Path, stem: str, rows: list, raw_lines: list[str] | None = None) -> Path:
     path = folder / "HoC" / f"{stem}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = raw_lines if raw_lines is not None else [json.dumps(r) for r in rows]
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    path.write_text("".join(f"{line}\n" for line in (raw_lines if raw_lines is not None else map(json.dumps, rows))), encoding="utf-8")
     return path
 
 

@@ -20,11 +20,10 @@ def test_each_template_lists_every_label_with_its_abbreviation():
         assert "(PS)" in template and "(A)" in template and "None" in template
 
 
-def test_template_choice_is_seeded_and_uses_every_template(registry, task):
-    first = [r["template_id"] for r in render_split(registry, task, task.sample_data, "train", seed=0)]
-    assert first == [r["template_id"] for r in render_split(registry, task, task.sample_data, "train", seed=0)]
-    assert first != [r["template_id"] for r in render_split(registry, task, task.sample_data, "train", seed=1)]
-    assert {int(t.split(":")[1]) for t in first} == set(range(len(HOC_TEMPLATES)))
+def test_every_template_is_used_on_the_samples(registry, task):
+    """(The seeded, id-keyed choice itself is the core's, tested in tests/test_render.py.)"""
+    used = {r["template_id"] for r in render_split(registry, task, task.sample_data, "train")}
+    assert used == {f"builtin:{i}" for i in range(len(HOC_TEMPLATES))}
 
 
 def test_custom_templates_replace_the_builtin_ones(registry, task):

@@ -62,6 +62,18 @@ def requires_corpora():
     return pytest.mark.skipif(shared_corpora() is None, reason="needs ../shared/corpora (real corpora, present in CI); set MEDTUNED_SHARED_CORPORA")
 
 
+def registry_fixture(*plugins: object):
+    """A session-scoped pytest fixture named ``registry`` holding only ``plugins`` (no entry points): a task
+    package's conftest says ``registry = registry_fixture(plugin)``."""
+    import pytest
+
+    @pytest.fixture(scope="session", name="registry")
+    def _registry() -> Registry:
+        return make_registry(list(plugins), autoload=False)
+
+    return _registry
+
+
 def plugin_cli(monkeypatch, *plugins_to_load: str):
     """Run the ``medtuned`` CLI in-process with only the named plugins loaded from their installed entry
     points, as ``MEDTUNED_PLUGINS`` would select them: ``run("list-tasks", "--json")`` returns the click

@@ -1,14 +1,14 @@
 """MedTuned classification task: ``hoc`` (Hallmarks of Cancer, multi-label, sentence level, scored per document).
 
-A declaration on the core's labels kit (``declarations/hoc.toml``): reading, rendering, parsing and
+One declaration on the core's labels kit (``declarations/hoc.toml``): reading, rendering, parsing and
 document-level scoring are the kit's; this package holds the declaration and the samples. ``plugin`` is the
 object the ``medtuned.plugins`` entry point names.
 """
 
-from medtuned_core.kits.declare import DeclaredTasks
+from pathlib import Path
 
-from .tasks import HOC_TASK, SPECS, TASKS
+from medtuned_core.kits.declare import plugin_from_folder
 
-plugin = DeclaredTasks(SPECS, origin=__name__)
+plugin = plugin_from_folder(Path(__file__).parent / "declarations")
 
-__all__ = ["HOC_TASK", "SPECS", "TASKS", "plugin"]
+__all__ = ["plugin"]

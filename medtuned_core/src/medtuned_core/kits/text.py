@@ -38,9 +38,10 @@ from typing import Any
 from ..errors import CorpusFormatError, MedTunedError
 from ..types import Parsed, UnitScores
 from . import DeclarationError, TaskSpec
+from .labels.kit import module_kit
 from .labels.parse import never_raises, options_from_input, parse_choice, unparsed
 from .labels.score import combine_ratio, row_ids
-from .records import FORMATS, READER_KEYS, Reader, python_loader, read_records, reader_from, split_path
+from .records import READER_KEYS, Reader, python_loader, read_records, reader_from, split_path
 from .records import field as record_field
 
 METRICS = ("rougeL_f1", "exact_match")
@@ -278,22 +279,4 @@ def reference_score(spec: TaskSpec, golds: Sequence[Any], preds: Sequence[Any], 
     return sum(scorer.score(g, p)["rougeL"].fmeasure for g, p in texts) / len(texts) if texts else 0.0
 
 
-class TextKit:
-    """The ``text`` kit (module docstring)."""
-
-    name = "text"
-    readers = FORMATS
-    default_metric = "rougeL_f1"
-
-    configure = staticmethod(configure)
-    load = staticmethod(load)
-    render = staticmethod(render)
-    parse = staticmethod(parse)
-    score = staticmethod(score)
-    units = staticmethod(units)
-    structure = staticmethod(structure)
-    perturb = staticmethod(perturb)
-    reference_score = staticmethod(reference_score)
-
-
-KIT = TextKit()
+KIT = module_kit("text", "rougeL_f1", globals())

@@ -43,6 +43,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from ...errors import CorpusFormatError
@@ -392,22 +393,13 @@ def reference_score(spec: TaskSpec, golds: Sequence[Any], preds: Sequence[Any], 
     return float(f1_score(golds, preds, labels=present, average="macro", zero_division=0.0))
 
 
-class LabelsKit:
-    """The ``labels`` kit (module docstring); every method delegates to this module's functions."""
-
-    name = "labels"
-    readers = FORMATS
-    default_metric = "accuracy"
-
-    configure = staticmethod(configure)
-    load = staticmethod(load)
-    render = staticmethod(render)
-    parse = staticmethod(parse)
-    score = staticmethod(score)
-    units = staticmethod(units)
-    structure = staticmethod(structure)
-    perturb = staticmethod(perturb)
-    reference_score = staticmethod(reference_score)
+KIT_METHODS = ("configure", "load", "render", "parse", "score", "units", "structure", "perturb", "reference_score")
 
 
-KIT = LabelsKit()
+def module_kit(name: str, default_metric: str, functions: Mapping[str, Any]) -> Any:
+    """A :class:`~medtuned_core.kits.Kit` whose methods are a module's functions of the same names (the labels
+    and text kits are written as plain functions taking the spec); its readers are the record readers."""
+    return SimpleNamespace(name=name, readers=FORMATS, default_metric=default_metric, **{m: functions[m] for m in KIT_METHODS})
+
+
+KIT = module_kit("labels", "accuracy", globals())
