@@ -34,4 +34,6 @@ def test_score_mode_ranks_choices_whatever_the_budget():
 def test_the_budget_is_task_metadata_shown_by_describe():
     info = TaskInfo(name="t", family="qa", description="d", metric="accuracy", splits=("test",), data_folder="T", templates=("x",), max_new_tokens=96)
     assert info.to_json()["max_new_tokens"] == 96 and not info.problems()
-    assert TaskInfo(name="t", family="qa", description="d", metric="accuracy", splits=("test",), data_folder="T", templates=("x",), max_new_tokens=-1).problems()
+    assert TaskInfo(
+        name="t", family="qa", description="d", metric="accuracy", splits=("test",), data_folder="T", templates=("x",), max_new_tokens=-1
+    ).problems()

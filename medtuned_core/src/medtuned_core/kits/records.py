@@ -29,6 +29,7 @@ unreadable files, folders, binary data, invalid UTF-8...); a data file holding n
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -92,6 +93,14 @@ def reader_from(spec: TaskSpec) -> Reader:
         quoting=_typed(settings, "quoting", bool, fmt == "csv", "true or false"),
         function=function,
     )
+
+
+def check_settings(settings: Mapping[str, Any], known: tuple[str, ...], kit: str) -> None:
+    """Refuse a setting that is neither the kit's nor a reader key (a did-you-mean when one is close)."""
+    for key in settings:
+        if key not in known and key not in READER_KEYS:
+            close = difflib.get_close_matches(key, [*known, *READER_KEYS], n=1, cutoff=0.6)
+            raise DeclarationError(f"not a setting of the {kit} kit{f'; did you mean {close[0]!r}?' if close else ''}", key=key)
 
 
 def python_loader(reader: Reader) -> Callable[..., Iterable[dict[str, Any]]]:

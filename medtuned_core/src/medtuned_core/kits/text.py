@@ -25,7 +25,6 @@ empty answer is unparsed and scores 0; two texts with no scorable words (both em
 
 from __future__ import annotations
 
-import difflib
 import random
 import re
 import string
@@ -41,7 +40,7 @@ from . import DeclarationError, TaskSpec
 from .labels.kit import module_kit
 from .labels.parse import never_raises, options_from_input, parse_choice, unparsed
 from .labels.score import combine_ratio, row_ids
-from .records import READER_KEYS, Reader, python_loader, read_records, reader_from, split_path
+from .records import Reader, check_settings, python_loader, read_records, reader_from, split_path
 from .records import field as record_field
 
 METRICS = ("rougeL_f1", "exact_match")
@@ -61,10 +60,7 @@ class TextConfig:
 
 def configure(spec: TaskSpec) -> TextConfig:
     settings = dict(spec.settings)
-    for key in settings:
-        if key not in KEYS and key not in READER_KEYS:
-            close = difflib.get_close_matches(key, [*KEYS, *READER_KEYS], n=1, cutoff=0.6)
-            raise DeclarationError(f"not a setting of the text kit{f'; did you mean {close[0]!r}?' if close else ''}", key=key)
+    check_settings(settings, KEYS, "text")
     if spec.info.metric not in METRICS:
         raise DeclarationError(f"the text kit scores with {' or '.join(METRICS)}, not {spec.info.metric!r}", key="metric")
     for key in ("input", "output", "option_pattern"):

@@ -35,7 +35,6 @@ The metric is the task's ``metric`` (default ``accuracy``; ``f1``, ``micro_f1``,
 
 from __future__ import annotations
 
-import difflib
 import random
 import re
 import string
@@ -49,7 +48,7 @@ from typing import Any
 from ...errors import CorpusFormatError
 from ...types import Parsed, UnitScores
 from .. import DeclarationError, TaskSpec
-from ..records import FORMATS, READER_KEYS, Reader, python_loader, read_records, reader_from, split_path
+from ..records import FORMATS, Reader, check_settings, python_loader, read_records, reader_from, split_path
 from ..records import field as record_field
 from .parse import ALL_LETTERS, option_line, options_from_input, parse_answer, parse_choice, parse_label, parse_label_set
 from .score import LABEL_METRICS, MACRO, SET_METRICS, label_set_units, label_units, score_label_sets, score_labels
@@ -135,10 +134,7 @@ def _values(settings: Mapping[str, Any], shape: str) -> dict[str, str]:
 
 def configure(spec: TaskSpec) -> LabelsConfig:
     settings = dict(spec.settings)
-    for key in settings:
-        if key not in KEYS and key not in READER_KEYS:
-            close = difflib.get_close_matches(key, [*KEYS, *READER_KEYS], n=1, cutoff=0.6)
-            raise DeclarationError(f"not a setting of the labels kit{f'; did you mean {close[0]!r}?' if close else ''}", key=key)
+    check_settings(settings, KEYS, "labels")
     shape = settings.get("shape", "label")
     _check(shape in SHAPES, "shape", f"must be one of {', '.join(SHAPES)}")
     metric = spec.info.metric
