@@ -55,6 +55,13 @@ def test_validation_reads_devel_and_dev(tmp_path):
     assert find_source("i2b2-2012", tmp_path / "i2b2-2012", "validation", I2B2.config.layout).path.name == "dev.txt.conll"
 
 
+@pytest.mark.parametrize("content", ["", "\n\n", "\r\n"])
+def test_an_empty_split_file_is_an_error_naming_it(registry, tmp_path, content):
+    path = write(tmp_path / "NCBI-disease" / "train.tsv", content)
+    with pytest.raises(CorpusFormatError, match=f"{path}: holds no sentences"):
+        load(registry, NCBI, tmp_path)
+
+
 def test_missing_split_names_what_was_tried(registry, tmp_path):
     write(tmp_path / "NCBI-disease" / "train.tsv", tsv([("a", "O")]))
     with pytest.raises(MissingSplitError) as err:

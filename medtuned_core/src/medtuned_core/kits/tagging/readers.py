@@ -368,7 +368,11 @@ def load_split(task: str, folder: Path, split: str, scheme: TagScheme, layout: C
         layout = replace(layout, tags_field=str(options["tags_field"]))
     source = find_source(task, folder, split, layout, reader)
     if source.kind == "conll":
-        return read_column_file(source.path, scheme, layout, repair)
-    if source.kind == "jsonl":
-        return read_jsonl_tagged(source.path, scheme, layout, repair)
-    return read_datasets_tagged(source.path, source.split_name, scheme, layout, repair)
+        examples = read_column_file(source.path, scheme, layout, repair)
+    elif source.kind == "jsonl":
+        examples = read_jsonl_tagged(source.path, scheme, layout, repair)
+    else:
+        examples = read_datasets_tagged(source.path, source.split_name, scheme, layout, repair)
+    if not examples:  # an empty (or blank) split file is damage, not a split without sentences
+        raise CorpusFormatError(source.path, None, "holds no sentences (the file is empty)")
+    return examples
