@@ -18,14 +18,13 @@ import time
 from typing import Any
 
 from medtuned_core.plugins import make_registry
-from medtuned_core.prompt import format_prompt
 from medtuned_core.render import render_split
 from medtuned_core.scoring import parse_row, score_parsed
 from medtuned_core.testing import shared_corpora
 from medtuned_tasks_ner import plugin
 
 TASKS = ("ncbi-disease", "bc5cdr-disease", "bc5cdr-chem", "bc2gm", "jnlpba")
-FAULTS = ("clean", "colon", "preamble", "echo", "drop", "extra", "swap", "typed", "unknown", "truncate", "prose", "two-blocks", "paren")
+FAULTS = ("clean", "colon", "preamble", "bullets", "drop", "extra", "swap", "typed", "unknown", "truncate", "prose", "two-blocks", "paren")
 
 
 def corrupt(row: dict[str, Any], rng: random.Random) -> tuple[str, str]:
@@ -38,8 +37,8 @@ def corrupt(row: dict[str, Any], rng: random.Random) -> tuple[str, str]:
         lines = [f"{tok}: {tag}" for tok, tag in pairs]
     elif fault == "preamble":
         lines = ["Sure, here are the BIO labels for each token:", "", *lines, "", "Each B starts an entity."]
-    elif fault == "echo":
-        lines = [format_prompt(row["instruction"], row["input"]) + lines[0], *lines[1:]]
+    elif fault == "bullets":  # a list answer; tokens that are themselves "-" or "3." keep their tags
+        lines = [f"- {line}" if k % 2 else f"{k + 1}. {line}" for k, line in enumerate(lines)]
     elif fault == "drop":
         for _ in range(min(3, len(lines) - 1)):
             lines.pop(rng.randrange(len(lines)))
@@ -60,7 +59,7 @@ def corrupt(row: dict[str, Any], rng: random.Random) -> tuple[str, str]:
     elif fault == "prose":
         return fault, "The sentence does not mention any relevant entity."
     elif fault == "two-blocks":
-        lines = [*lines, "", "### Output:", *lines]
+        lines = [*lines, "", "Final answer:", *lines]
     elif fault == "paren":
         return fault, " ".join(f"{tok} ({tag})" for tok, tag in pairs)
     return fault, "\n".join(lines)

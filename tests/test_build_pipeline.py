@@ -14,6 +14,7 @@ from medtuned_core.build import MissingSourcesError, SpecError, build_mix, load_
 from medtuned_core.build.report import Composition, LengthMeasure, load_measure, percentile_of
 from medtuned_core.build.writer import save_dataset
 from medtuned_core.errors import MedTunedError
+from medtuned_core.plugins import HookError
 
 MIX = """
 name = "mini"
@@ -196,7 +197,8 @@ def test_allow_missing_builds_without_them_and_records_them(tmp_path, data):
 @pytest.mark.parametrize("interrupt", [False, True])
 def test_failure_or_ctrl_c_leaves_no_output(tmp_path, data, spec, interrupt):
     plugin = MiniPlugin(fail_after=30, interrupt=interrupt)
-    with pytest.raises(KeyboardInterrupt if interrupt else RuntimeError):
+    # A plugin's exception reaches the user as a one-line HookError naming the plugin (its cause chained).
+    with pytest.raises(KeyboardInterrupt if interrupt else HookError):
         build_mix(spec, data, tmp_path / "out", registry=mini_registry(plugin))
     assert not (tmp_path / "out").exists() and leftovers(tmp_path) == []
 
@@ -207,7 +209,7 @@ def test_existing_output_needs_force_and_survives_a_failed_rebuild(tmp_path, dat
     before = (out / "train.jsonl").read_bytes()
     with pytest.raises(MedTunedError, match="already exists; .* --force"):
         build_mix(spec, data, out, registry=mini_registry(), write_dataset=False)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(HookError, match="render failed on purpose"):
         build_mix(spec, data, out, registry=mini_registry(MiniPlugin(fail_after=5)), force=True, write_dataset=False)
     assert (out / "train.jsonl").read_bytes() == before and leftovers(tmp_path) == []
     build_mix(spec, data, out, registry=mini_registry(), seed=99, force=True, write_dataset=False)

@@ -130,9 +130,11 @@ def test_a_users_reference_file_adds_columns_and_is_checked(tmp_path):
         results.load_reference(tmp_path / "missing.json")
 
 
-def test_check_run_records_identity_and_refuses_a_foreign_predictions_file(tmp_path):
+def test_check_run_refuses_a_foreign_predictions_file_and_start_run_records_identity(tmp_path):
     identity = {k: None for k in results.RUN_IDENTITY} | {"model": "m", "mode": "score"}
     results.check_run(tmp_path, identity, overwrite=False)
+    assert not (tmp_path / "run.json").exists()  # checking writes nothing: a run that fails before starting leaves no trace
+    results.start_run(tmp_path, identity, overwrite=False)
     assert json.loads((tmp_path / "run.json").read_text())["model"] == "m"
     (tmp_path / "predictions.jsonl").write_text('{"task": "t", "id": "1"}\n', encoding="utf-8")
     results.check_run(tmp_path, identity, overwrite=False)  # same run: resume
@@ -142,4 +144,5 @@ def test_check_run_records_identity_and_refuses_a_foreign_predictions_file(tmp_p
     with pytest.raises(MedTunedError, match="without run.json"):
         results.check_run(tmp_path, identity, overwrite=False)
     results.check_run(tmp_path, identity, overwrite=True)
+    results.start_run(tmp_path, identity, overwrite=True)
     assert not (tmp_path / "predictions.jsonl").exists()

@@ -61,25 +61,24 @@ class RaisesOnRegister:
         raise RuntimeError("boom")
 
 
-class DuplicateName:
-    """Claims the toy's task name; the first provider keeps it."""
-
-    @hookimpl
-    def medtuned_register_tasks(self):
-        return [toy_module().TASK]
-
-    medtuned_load_corpus = staticmethod(hookimpl(lambda task, data_dir, split, options: None))
-    medtuned_render_instruction = staticmethod(hookimpl(lambda task, example, instruction: None))
-    medtuned_parse_output = staticmethod(hookimpl(lambda task, text, input, reference: None))
-    medtuned_score = staticmethod(hookimpl(lambda task, golds, preds, rows: None))
-
-
 class IncompleteTask:
     """Declares a task but implements none of the four task hooks."""
 
     @hookimpl
     def medtuned_register_tasks(self):
         return [replace(toy_module().TASK, name="incomplete")]
+
+
+class EscapingDataFolder:
+    @hookimpl
+    def medtuned_register_tasks(self):
+        return [replace(toy_module().TASK, name="escape", data_folder="../../x")]
+
+
+class AbsoluteDataFolder:
+    @hookimpl
+    def medtuned_register_tasks(self):
+        return [replace(toy_module().TASK, name="absolute", data_folder="/etc")]
 
 
 class InvalidMetadata:
@@ -93,7 +92,8 @@ class InvalidMetadata:
     [
         (BadSignature(), "invalid hooks"),
         (RaisesOnRegister(), "medtuned_register_tasks failed: RuntimeError: boom"),
-        (DuplicateName(), "already provided by"),
+        (EscapingDataFolder(), "must stay inside the data root"),
+        (AbsoluteDataFolder(), "not an absolute path"),
         (IncompleteTask(), "does not implement medtuned_load_corpus"),
         (InvalidMetadata(), "must be lower-case"),
     ],

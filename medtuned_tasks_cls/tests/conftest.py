@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-import medtuned_tasks_cls.plugin
-from medtuned_core.plugins import make_registry
-from medtuned_tasks_cls.tasks import HOC
+from medtuned_core.testing import registry_fixture
+from medtuned_tasks_cls import plugin
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-
-@pytest.fixture(scope="session")
-def registry():
-    return make_registry([medtuned_tasks_cls.plugin], autoload=False)
+registry = registry_fixture(plugin)
 
 
 @pytest.fixture(scope="session")
 def task(registry):
-    return registry.get(HOC)
+    """HoC, the package's one task."""
+    (name,) = plugin.specs
+    return registry.get(name)

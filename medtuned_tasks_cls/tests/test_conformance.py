@@ -1,9 +1,9 @@
 """The core's conformance kit, run against this package's plugin and its shipped samples."""
 
-import medtuned_tasks_cls.plugin
 from medtuned_core.testing import TaskPluginConformance
+from medtuned_tasks_cls import plugin
 
 
 class TestClsPluginConformance(TaskPluginConformance):
-    plugin = medtuned_tasks_cls.plugin
+    plugin = plugin
     data_dir = None  # each task's sample_data

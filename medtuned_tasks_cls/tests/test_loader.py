@@ -18,8 +18,7 @@ def sentence(document_id: str = "91234567_0", labels=("none",), row_id: str = "1
 def write(folder: Path, stem: str, rows: list, raw_lines: list[str] | None = None) -> Path:
     path = folder / "HoC" / f"{stem}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = raw_lines if raw_lines is not None else [json.dumps(r) for r in rows]
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    path.write_text("".join(f"{line}\n" for line in (raw_lines if raw_lines is not None else map(json.dumps, rows))), encoding="utf-8")
     return path
 
 
@@ -31,9 +30,8 @@ def test_samples(registry, task):
     counts = {s: len(load(registry, task, task.sample_data, s)) for s in task.splits}
     assert counts == {"train": 96, "validation": 64, "test": 72}
     examples = load(registry, task, task.sample_data, "test")
-    assert set(examples[0]) == {"id", "row_id", "document_id", "text", "labels"}
+    assert set(examples[0]) == {"id", "document_id", "text", "labels"}
     assert all(e["id"] == e["document_id"] for e in examples)
-    assert [e["row_id"] for e in examples] == [str(i) for i in range(1, 73)]
     documents = {e["id"].rsplit("_", 1)[0] for e in examples}
     assert 5 <= len(documents) < len(examples)  # several sentences per abstract
     assert any(len(e["labels"]) > 1 and e["labels"] != sorted(e["labels"]) for e in examples)  # multi-label, record order kept
@@ -59,12 +57,12 @@ def test_validation_accepts_dev_and_a_missing_split_names_the_file(registry, tas
         (sentence(labels=["angiogenesis"]), "unknown label.*'angiogenesis'"),
         (sentence(labels=["none", "resisting cell death"]), "'none' cannot be combined"),
         (sentence(labels=["resisting cell death", "resisting cell death"]), "repeated"),
-        ({**sentence(), "labels": "none"}, "labels must be a list of strings"),
-        (sentence(document_id="91234567"), "document_id must look like '<PMID>_<sentence index>'"),
-        (sentence(document_id="91234567_x"), "document_id must look like"),
-        (sentence(document_id="90000001_0"), r"duplicate document_id '90000001_0' \(first on line 1\)"),
-        (sentence(text="  "), "text must be a non-empty string"),
-        (sentence(row_id=None), "id must be a non-empty string"),
+        ({**sentence(), "labels": "none"}, "field 'labels' must be list"),
+        (sentence(document_id="91234567"), "id '91234567' does not name its document"),
+        (sentence(document_id="91234567_x"), "does not name its document"),
+        (sentence(document_id="90000001_0"), r"duplicate document_id '90000001_0' \(first at line 1\)"),
+        (sentence(text="  "), "field 'text' is empty"),
+        (sentence(document_id=None), "document_id must be a non-empty string"),
     ],
 )
 def test_bad_rows_name_file_and_line(registry, task, tmp_path, row, message):
@@ -82,10 +80,5 @@ def test_invalid_json_json_array_and_empty_file(registry, task, tmp_path):
     with pytest.raises(CorpusFormatError, match="found a JSON array"):
         load(registry, task, tmp_path)
     write(tmp_path, "train", [], raw_lines=[])
-    with pytest.raises(CorpusFormatError, match="no sentences"):
+    with pytest.raises(CorpusFormatError, match="no records"):
         load(registry, task, tmp_path)
-
-
-def test_integer_row_ids_are_read_as_strings(registry, task, tmp_path):
-    write(tmp_path, "train", [sentence(row_id=7)])
-    assert load(registry, task, tmp_path)[0]["row_id"] == "7"

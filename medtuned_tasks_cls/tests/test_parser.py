@@ -6,10 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from medtuned_tasks_cls.labels import CORPUS_LABELS, DISPLAY, HALLMARKS, render_labels
 from medtuned_tasks_cls.parser import parse_hoc
+from medtuned_tasks_cls.tasks import CORPUS_LABELS, DISPLAY, HALLMARKS
 
 PS, GS, CD, RI, A, IM, GI, TPI, CE, ID = HALLMARKS
+
+
+def render_labels(labels):
+    return ", ".join(DISPLAY[label] for label in labels)
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from importlib import metadata
 
+from medtuned_core.kits.labels.kit import set_choices
 from medtuned_core.render import render_examples
-from medtuned_tasks_cls.labels import OUTPUTS
 from medtuned_tasks_cls.parser import parse_hoc
-from medtuned_tasks_cls.plugin import HOC_CHOICES
+from medtuned_tasks_cls.tasks import OUTPUTS, SPECS
+
+HOC_CHOICES = set_choices(SPECS[0].config)
 
 
 def render(registry, task, labels):
@@ -37,4 +39,4 @@ def test_choices_are_single_labels_and_hallmark_pairs(registry, task):
 
 def test_entry_point_is_declared():
     eps = [ep for ep in metadata.entry_points(group="medtuned.plugins") if ep.name == "cls"]
-    assert [ep.value for ep in eps] == ["medtuned_tasks_cls.plugin"]
+    assert [ep.value for ep in eps] == ["medtuned_tasks_cls:plugin"]

@@ -6,9 +6,9 @@ import random
 
 import pytest
 
+from medtuned_core.kits.labels.score import blue_document_prf
 from medtuned_core.scoring import score_rows
-from medtuned_tasks_cls.labels import DISPLAY, HALLMARKS
-from medtuned_tasks_cls.scorer import blue_document_prf
+from medtuned_tasks_cls.tasks import DISPLAY, HALLMARKS
 
 PS, GS, CD, RI, A, IM, GI, TPI, CE, ID = (DISPLAY[h] for h in HALLMARKS)
 
@@ -46,7 +46,7 @@ def test_hand_computed_case(registry):
     assert result["document_micro_f1"] == pytest.approx(0.5)
     # Documents, macro over ten hallmarks: PS 1, IM 1, CD 0, A 0, GI 0, five unseen hallmarks 1 each.
     assert result["document_macro_f1"] == pytest.approx(0.7)
-    assert result["document_f1_per_hallmark"]["CD"] == 0.0 and result["document_f1_per_hallmark"]["TPI"] == 1.0
+    assert result["document_f1_per_label"]["CD"] == 0.0 and result["document_f1_per_label"]["TPI"] == 1.0
     # Sentences, micro: tp IM = 1; fp PS A ? GI = 4; fn PS CD = 2 -> 2/8.
     assert result["sentence_micro_f1"] == pytest.approx(0.25)
     assert result["sentence_exact_match"] == pytest.approx(1 / 6)

@@ -6,9 +6,10 @@ import json
 
 from medtuned_core.render import render_examples, render_split
 from medtuned_core.testing import requires_corpora, shared_corpora
-from medtuned_tasks_cls.labels import OUTPUTS
-from medtuned_tasks_cls.tasks import HOC
-from medtuned_tasks_cls.templates import _INTRODUCTIONS, HOC_TEMPLATES
+from medtuned_tasks_cls.tasks import HOC, HOC_TASK, OUTPUTS
+
+HOC_TEMPLATES = HOC_TASK.templates
+_INTRODUCTIONS = [t[: t.index("\n- ")] for t in HOC_TEMPLATES]  # each template: our sentences, then the label list
 
 
 def test_each_template_lists_every_label_with_its_abbreviation():
@@ -19,11 +20,10 @@ def test_each_template_lists_every_label_with_its_abbreviation():
         assert "(PS)" in template and "(A)" in template and "None" in template
 
 
-def test_template_choice_is_seeded_and_uses_every_template(registry, task):
-    first = [r["template_id"] for r in render_split(registry, task, task.sample_data, "train", seed=0)]
-    assert first == [r["template_id"] for r in render_split(registry, task, task.sample_data, "train", seed=0)]
-    assert first != [r["template_id"] for r in render_split(registry, task, task.sample_data, "train", seed=1)]
-    assert {int(t.split(":")[1]) for t in first} == set(range(len(HOC_TEMPLATES)))
+def test_every_template_is_used_on_the_samples(registry, task):
+    """(The seeded, id-keyed choice itself is the core's, tested in tests/test_render.py.)"""
+    used = {r["template_id"] for r in render_split(registry, task, task.sample_data, "train")}
+    assert used == {f"builtin:{i}" for i in range(len(HOC_TEMPLATES))}
 
 
 def test_custom_templates_replace_the_builtin_ones(registry, task):

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from medtuned_core.kits.tagging import render_tags as render
 from medtuned_core.render import render_split
 from medtuned_core.testing import requires_corpora, shared_corpora
-from medtuned_tasks_ner.plugin import render
 from medtuned_tasks_ner.tasks import BY_NAME, I2B2_2012_TAGS
 
 

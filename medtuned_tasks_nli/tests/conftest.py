@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-import medtuned_tasks_nli.plugin
-from medtuned_core.plugins import make_registry
+from medtuned_core.testing import registry_fixture
+from medtuned_tasks_nli import plugin
 from medtuned_tasks_nli.tasks import MEDNLI
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-
-@pytest.fixture(scope="session")
-def registry():
-    return make_registry([medtuned_tasks_nli.plugin], autoload=False)
+registry = registry_fixture(plugin)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from medtuned_tasks_nli.parser import parse_nli
+from medtuned_core.kits.labels import parse_label
+from medtuned_tasks_nli.tasks import SPECS
+
+
+def parse_nli(text):
+    return parse_label(text, SPECS[0].config.aliases)
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,9 @@ from __future__ import annotations
 from importlib import metadata
 
 from medtuned_core.render import render_examples, render_split
-from medtuned_tasks_nli.templates import MEDNLI_TEMPLATES
+from medtuned_tasks_nli.tasks import MEDNLI_TASK
+
+MEDNLI_TEMPLATES = MEDNLI_TASK.templates
 
 
 def test_input_output_and_choices(registry, task):
@@ -25,4 +27,4 @@ def test_every_output_is_one_of_the_choices(registry, task):
 
 def test_entry_point_is_declared():
     eps = [ep for ep in metadata.entry_points(group="medtuned.plugins") if ep.name == "nli"]
-    assert [ep.value for ep in eps] == ["medtuned_tasks_nli.plugin"]
+    assert [ep.value for ep in eps] == ["medtuned_tasks_nli:plugin"]

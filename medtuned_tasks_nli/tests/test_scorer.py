@@ -24,10 +24,11 @@ def test_accuracy_counts_unparsed_answers_as_wrong(registry):
     assert result["metric"] == "accuracy"
     assert result["score"] == 0.5 and result["correct"] == 2
     assert result["n"] == 4 and result["unparsed"] == 1 and result["gold_unparsed"] == 0
+    # Rows: gold labels; columns: predicted labels, then unparsed answers.
     assert result["confusion"] == {
-        "Entailment": {"Entailment": 1, "Contradiction": 0, "Neutral": 0, "<unparsed>": 0},
-        "Contradiction": {"Entailment": 0, "Contradiction": 1, "Neutral": 0, "<unparsed>": 0},
-        "Neutral": {"Entailment": 1, "Contradiction": 0, "Neutral": 0, "<unparsed>": 1},
+        "gold": ["Entailment", "Contradiction", "Neutral"],
+        "predicted": ["Entailment", "Contradiction", "Neutral", "<unparsed>"],
+        "matrix": [[1, 0, 0, 0], [0, 1, 0, 0], [1, 0, 0, 1]],
     }
     # Entailment: tp 1, gold 1, predicted 2 -> P 1/2, R 1, F1 2/3; Neutral: never right -> 0; Contradiction perfect.
     assert result["per_label"]["Entailment"] == {"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1}
@@ -38,7 +39,8 @@ def test_accuracy_counts_unparsed_answers_as_wrong(registry):
 def test_an_unparsable_gold_never_scores_as_correct(registry):
     result = score_rows(registry, rows([("garbled", "garbled"), ("Neutral", "Neutral")]))["mednli"]
     assert result["score"] == 0.5 and result["gold_unparsed"] == 1 and result["unparsed"] == 1
-    assert result["confusion"]["<unparsed>"]["<unparsed>"] == 1
+    # The unreadable gold has no row of the confusion table: its prediction counts nowhere but in accuracy.
+    assert result["confusion"]["matrix"] == [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 0]]
 
 
 def test_all_correct(registry):

@@ -6,8 +6,9 @@ import json
 
 from medtuned_core.render import render_examples, render_split
 from medtuned_core.testing import requires_corpora, shared_corpora
-from medtuned_tasks_nli.tasks import MEDNLI, MEDNLI_OUTPUTS
-from medtuned_tasks_nli.templates import MEDNLI_TEMPLATES
+from medtuned_tasks_nli.tasks import MEDNLI, MEDNLI_OUTPUTS, MEDNLI_TASK
+
+MEDNLI_TEMPLATES = MEDNLI_TASK.templates
 
 
 def test_each_template_names_every_answer():

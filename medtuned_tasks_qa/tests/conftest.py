@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-import medtuned_tasks_qa.plugin
-from medtuned_core.plugins import make_registry
+from medtuned_core.testing import registry_fixture
+from medtuned_tasks_qa import plugin
 from medtuned_tasks_qa.tasks import SAMPLES
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-
-@pytest.fixture(scope="session")
-def registry():
-    return make_registry([medtuned_tasks_qa.plugin], autoload=False)
+registry = registry_fixture(plugin)
 
 
 @pytest.fixture

@@ -55,5 +55,5 @@ def test_a_broken_corpus_is_one_clear_line(run, tmp_path):
     folder.mkdir()
     (folder / "test.jsonl").write_text('{"question": "Q", "options": {"A": "x", "B": "y"}}\n')
     result = run("render", "medqa", "--data-dir", str(tmp_path), "--split", "test", "--out", str(tmp_path / "o.jsonl"), ok=False)
-    assert "test.jsonl, record 1: missing field 'answer_idx' (line 1)" in result.output and "Traceback" not in result.output
+    assert "test.jsonl:1: missing field 'answer_idx'" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "o.jsonl").exists()

@@ -116,7 +116,7 @@ def test_pmc_llama_sample_has_every_source(registry):
     assert Counter(r["source"] for r in rows) == {s: 10 for s in PMC_LLAMA_SOURCES}
     assert registry.get("pmc-llama").sources == PMC_LLAMA_SOURCES
     assert len({r["id"] for r in rows}) == len(rows)
-    assert set(rows[0]) == {"id", "source", "sample_id", "instruction", "input", "output"}
+    assert set(rows[0]) == {"id", "source", "sample_id", "instruction", "input", "output", "request"}
 
 
 @pytest.mark.parametrize("sources", ["umls,umls_relation", ["umls", "umls_relation"], " umls_relation , umls "])
@@ -189,13 +189,14 @@ MEDQA_Q = {"question": "Which drug?", "answer": "y", "options": {"A": "x", "B": 
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"answer_idx": "E"}, r"test\.jsonl, record 2: answer_idx 'E' is not among the options \(A, B, C, D\) \(line 2\)"),
-        ({"options": {"A": "x", "C": "z"}}, r"record 2: answer_idx 'B' is not among the options \(A, C\)"),
-        ({"answer": "z"}, r"record 2: answer 'z' disagrees with option B 'y'"),
-        ({"options": ["x", "y"]}, r"record 2: field 'options' must be dict, found list"),
-        ({"options": {"a": "x", "b": "y"}}, r"record 2: options must map single capital letters"),
-        ({"question": None}, r"record 2: field 'question' must be str, found NoneType"),
-        ({"answer_idx": None}, r"record 2: field 'answer_idx' must be str"),
+        ({"answer_idx": "E"}, r"test\.jsonl:2: answer_idx 'E' is not among the options \(A, B, C, D\)"),
+        ({"options": {"A": "x", "C": "z"}}, r":2: answer_idx 'B' is not among the options \(A, C\)"),
+        ({"answer": "z"}, r":2: answer 'z' disagrees with option B 'y'"),
+        ({"options": "x, y"}, r":2: field 'options' must be dict or list, found str"),
+        ({"options": [1, 2]}, r":2: options must map single capital letters"),
+        ({"options": {"a": "x", "b": "y"}}, r":2: options must map single capital letters"),
+        ({"question": None}, r":2: field 'question' must be str, found NoneType"),
+        ({"answer_idx": None}, r":2: field 'answer_idx' must be str"),
     ],
 )
 def test_medqa_bad_questions(registry, tmp_path, helpers, change, message):
@@ -206,14 +207,14 @@ def test_medqa_bad_questions(registry, tmp_path, helpers, change, message):
 
 def test_medqa_missing_fields(registry, tmp_path, helpers):
     helpers.jsonl(tmp_path / "MedQA-USMLE-4options" / "test.jsonl", [MEDQA_Q, {k: v for k, v in MEDQA_Q.items() if k != "answer_idx"}])
-    with pytest.raises(CorpusFormatError, match=r"record 2: missing field 'answer_idx' \(line 2\)"):
+    with pytest.raises(CorpusFormatError, match=r"test\.jsonl:2: missing field 'answer_idx'"):
         load(registry, "medqa", tmp_path, "test")
 
 
 @pytest.mark.parametrize("indent", [None, 2])
 def test_medqa_json_array_instead_of_jsonl(registry, tmp_path, helpers, indent):
     helpers.json(tmp_path / "MedQA-USMLE-4options" / "test.jsonl", [MEDQA_Q, MEDQA_Q], indent=indent)
-    with pytest.raises(CorpusFormatError, match=r"test\.jsonl:1: expected JSON Lines \(one question object per line\), found a JSON array"):
+    with pytest.raises(CorpusFormatError, match=r"test\.jsonl:1: expected JSONL \(one object per line\), found a JSON array"):
         load(registry, "medqa", tmp_path, "test")
 
 
@@ -227,7 +228,7 @@ def test_medqa_truncated_last_line(registry, tmp_path):
 
 def test_medqa_duplicate_ids(registry, tmp_path, helpers):
     helpers.jsonl(tmp_path / "MedQA-USMLE-4options" / "test.jsonl", [{**MEDQA_Q, "realidx": 4}, {**MEDQA_Q, "realidx": 4}])
-    with pytest.raises(CorpusFormatError, match=r"record 2: duplicate question id '4', first at record 1"):
+    with pytest.raises(CorpusFormatError, match=r"test\.jsonl:2: duplicate realidx '4' \(first at line 1\)"):
         load(registry, "medqa", tmp_path, "test")
 
 
@@ -355,3 +356,20 @@ def test_pubmedqa_needs_ori_pqal(registry, tmp_path, helpers):
     helpers.json(tmp_path / "PubMedQA" / "test_ground_truth.json", {})
     with pytest.raises(MissingSplitError, match="ori_pqal.json"):
         load(registry, "pubmedqa", tmp_path, "test")
+
+
+@pytest.mark.parametrize("content", ["", "[]", "\n\n"])
+def test_an_empty_release_is_an_error_naming_it(registry, tmp_path, content):
+    path = tmp_path / "PMC-LLaMA" / "release.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(CorpusFormatError, match=r"release\.json: .*(empty|no records)"):
+        load(registry, "pmc-llama", tmp_path, "train")
+
+
+def test_a_folder_where_test_ground_truth_should_be(registry, data_root):
+    truth = data_root / "PubMedQA" / "test_ground_truth.json"
+    truth.unlink()
+    truth.mkdir()
+    with pytest.raises(CorpusFormatError, match=r"test_ground_truth\.json: is a folder, expected a file"):
+        load(registry, "pubmedqa", data_root, "test")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from medtuned_core.kits.labels import options_from_input
 from medtuned_core.render import render_split
-from medtuned_tasks_qa.parser import options_from_input
 from medtuned_tasks_qa.tasks import SAMPLES, TASKS
 
 

@@ -8,15 +8,24 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
 from medtuned_core import Parsed
+from medtuned_core.kits.labels import KIT
+from medtuned_core.kits.text import rouge_f1
 from medtuned_core.scoring import score_rows
-from medtuned_tasks_qa.render import render_medqa
-from medtuned_tasks_qa.scorer import decision_scores, rouge_f1
+from medtuned_tasks_qa.tasks import SPECS
+
+PUBMEDQA = next(spec for spec in SPECS if spec.name == "pubmedqa")
+
+
+def decision_scores(golds, preds):
+    return KIT.score(PUBMEDQA, golds, preds, [])
+
 
 OPTIONS = {"A": "Ampicillin", "B": "Ceftriaxone", "C": "Doxycycline", "D": "Nitrofurantoin"}
 
 
 def medqa_rows(answers):
-    body = render_medqa({"id": "1", "question": "Which drug?", "options": OPTIONS, "answer_idx": "D", "answer": "Nitrofurantoin"})
+    medqa = next(spec for spec in SPECS if spec.name == "medqa")
+    body = KIT.render(medqa, {"id": "1", "question": "Which drug?", "options": OPTIONS, "answer_idx": "D", "answer": "Nitrofurantoin"}, "")
     return [{"task": "medqa", "input": body["input"], "reference": body["output"], "prediction": a} for a in answers]
 
 
@@ -33,7 +42,8 @@ def test_medqa_score_hook_directly(registry):
     golds = [Parsed("A"), Parsed("B"), Parsed("C")]
     preds = [Parsed("A"), Parsed(None, ok=False), Parsed("D")]
     out = registry.pm.hook.medtuned_score(task=task, golds=golds, preds=preds, rows=[{}] * 3)
-    assert out == {"metric": "accuracy", "score": pytest.approx(1 / 3), "correct": 1}
+    assert (out["metric"], out["score"], out["correct"]) == ("accuracy", pytest.approx(1 / 3), 1)
+    assert out["pred_counts"] == {"A": 1, "B": 0, "C": 0, "D": 1}  # the unparsed answer is in no label's count
     assert registry.score(task, [], [], [])["score"] == 0.0
 
 
@@ -45,7 +55,9 @@ def test_pubmedqa_matches_the_official_evaluation_when_all_parse():
     # pubmedqa's evaluation.py: accuracy_score and f1_score(average="macro") over the labels present.
     assert out["score"] == pytest.approx(accuracy_score(truth, guess))
     assert out["macro_f1"] == pytest.approx(f1_score(truth, guess, average="macro"))
-    assert set(out["f1_per_label"]) == {"yes", "no", "maybe"}
+    assert {label: v["f1"] for label, v in out["per_label"].items()} == pytest.approx(
+        dict(zip(["yes", "no", "maybe"], f1_score(truth, guess, labels=["yes", "no", "maybe"], average=None), strict=True))
+    )
 
 
 def test_pubmedqa_unparsed_is_wrong_but_not_a_class(registry):
@@ -56,7 +68,7 @@ def test_pubmedqa_unparsed_is_wrong_but_not_a_class(registry):
     result = score_rows(registry, rows)["pubmedqa"]
     assert result["score"] == pytest.approx(0.5) and result["unparsed"] == 1
     # yes: P=1 R=1 -> 1; no: never predicted -> 0; maybe: P=1/2 (one gold-no read as maybe), R=1 -> 2/3.
-    assert result["f1_per_label"] == pytest.approx({"yes": 1.0, "no": 0.0, "maybe": 2 / 3})
+    assert {label: v["f1"] for label, v in result["per_label"].items()} == pytest.approx({"yes": 1.0, "no": 0.0, "maybe": 2 / 3})
     assert result["macro_f1"] == pytest.approx((1 + 0 + 2 / 3) / 3)
     assert result["pred_counts"] == {"yes": 1, "no": 0, "maybe": 2}
 

@@ -6,14 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from medtuned_core.plugins import Registry, make_registry
+from medtuned_core.testing import registry_fixture
 from medtuned_tasks_re import plugin
 from medtuned_tasks_re.tasks import SAMPLES
 
-
-@pytest.fixture(scope="session")
-def registry() -> Registry:
-    return make_registry([plugin], autoload=False)
+registry = registry_fixture(plugin)
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ import pytest
 
 from medtuned_core import CorpusFormatError, MissingDataError
 from medtuned_core.corpus import MissingSplitError
-from medtuned_tasks_re.loader import TaskOptionError, gad_fold
-from medtuned_tasks_re.tasks import GAD, I2B2_2010, I2B2_LABEL_TO_OUTPUT
+from medtuned_tasks_re.loader import LABELS, TaskOptionError, gad_fold
+from medtuned_tasks_re.tasks import GAD, I2B2_2010
 
 GOOD_TRAIN = "The @GENE$ variant raised the risk of @DISEASE$.\t1\nNo link between @GENE$ and @DISEASE$ was seen.\t0\n"
 GOOD_TEST = "index\tsentence\tlabel\n0\t@GENE$ carriers had more @DISEASE$.\t1\n1\t@GENE$ was sequenced in @DISEASE$ cases.\t0\n"
@@ -108,7 +108,7 @@ def test_i2b2_samples_all_splits(registry, samples):
     for split in ("train", "validation", "test"):
         rows = load(registry, I2B2_2010, samples, split)
         assert 60 <= len(rows) <= 100
-        assert {r["label"] for r in rows} == set(I2B2_LABEL_TO_OUTPUT)  # all 8 relation types and false
+        assert {r["label"] for r in rows} == set(LABELS[I2B2_2010])  # all 8 relation types and false
         ids = [r["id"] for r in rows]
         assert len(ids) == len(set(ids))
         assert any(r["id"].endswith("#2") for r in rows), "a pair with two relations gets a second id"
@@ -152,7 +152,7 @@ def test_i2b2_csv_quoting_is_decoded(registry, write):
         (I2B2_HEADER + I2B2_ROW + I2B2_HEADER, 3, "unknown label 'label'"),  # a second header inside the data
         (I2B2_HEADER + I2B2_ROW.replace("@treatment$ was given for @problem$ .", ""), 2, "empty index or sentence"),
         (I2B2_HEADER + "\n" + I2B2_ROW, 2, "blank line inside the data"),
-        (I2B2_HEADER + 'd1.x\t"unterminated quote @test$ @problem$\tTeRP\n', 2, "bad TSV quoting"),
+        (I2B2_HEADER + 'd1.x\t"unterminated quote @test$ @problem$\tTeRP\n', 2, "malformed CSV"),
         (I2B2_HEADER, 1, "no data rows"),
         ("", None, "empty"),
     ],

@@ -7,8 +7,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from medtuned_core import Parsed
-from medtuned_tasks_re.parser import parse_gad, parse_i2b2_2010
-from medtuned_tasks_re.tasks import GAD_OUTPUTS, I2B2_OUTPUTS
+from medtuned_core.kits.labels import parse_label
+from medtuned_tasks_re.tasks import GAD_OUTPUTS, I2B2_OUTPUTS, SPECS
+
+ALIASES = {spec.name: spec.config.aliases for spec in SPECS}
+
+
+def parse_gad(text):
+    return parse_label(text, ALIASES["gad"])
+
+
+def parse_i2b2_2010(text):
+    return parse_label(text, ALIASES["i2b2-2010"])
 
 
 @pytest.mark.parametrize(

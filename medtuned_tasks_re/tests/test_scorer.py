@@ -7,10 +7,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from medtuned_core import Parsed
+from medtuned_core.kits.labels import KIT, UNPARSED, parse_label
 from medtuned_core.scoring import score_rows
-from medtuned_tasks_re.parser import parse_gad, parse_i2b2_2010
-from medtuned_tasks_re.scorer import UNPARSED, score_gad, score_i2b2_2010
-from medtuned_tasks_re.tasks import GAD_OUTPUTS, I2B2_OUTPUTS, I2B2_RELATIONS
+from medtuned_tasks_re.tasks import GAD_OUTPUTS, I2B2_OUTPUTS, I2B2_RELATIONS, SPECS
+
+SPEC = {spec.name: spec for spec in SPECS}
+
+
+def parse_gad(text):
+    return parse_label(text, SPEC["gad"].config.aliases)
+
+
+def parse_i2b2_2010(text):
+    return parse_label(text, SPEC["i2b2-2010"].config.aliases)
+
+
+def score_gad(golds, preds):
+    return KIT.score(SPEC["gad"], golds, preds, [])
+
+
+def score_i2b2_2010(golds, preds):
+    return KIT.score(SPEC["i2b2-2010"], golds, preds, [])
 
 
 def parsed(texts, parse):
@@ -58,9 +75,9 @@ def test_i2b2_micro_over_relation_types_by_hand():
     assert out["all_classes"]["recall"] == pytest.approx(2 / 6)
     assert out["all_classes"]["f1"] == pytest.approx(0.4)
     assert out["accuracy"] == pytest.approx(2 / 6)
-    assert out["per_type"]["TrAP"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2}
-    assert out["per_type"]["PIP"]["support"] == 1 and out["per_type"]["PIP"]["recall"] == 0.0
-    assert out["per_type"]["TrIP"]["precision"] == 0.0
+    assert out["per_label"]["TrAP"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2}
+    assert out["per_label"]["PIP"]["support"] == 1 and out["per_label"]["PIP"]["recall"] == 0.0
+    assert out["per_label"]["TrIP"]["precision"] == 0.0
     confusion = out["confusion"]
     assert confusion["predicted"][-1] == UNPARSED and len(confusion["matrix"]) == 9
     row = dict(zip(confusion["predicted"], confusion["matrix"][confusion["gold"].index("No Relations")], strict=True))

@@ -8,8 +8,11 @@ import pytest
 
 from medtuned_core.render import render_examples
 from medtuned_core.testing import requires_corpora, shared_corpora
-from medtuned_tasks_re.tasks import GAD, GAD_OUTPUTS, I2B2_2010, I2B2_OUTPUTS, I2B2_RELATION_NAMES
-from medtuned_tasks_re.templates import GAD_TEMPLATES, I2B2_2010_TEMPLATES
+from medtuned_tasks_re.tasks import GAD, GAD_OUTPUTS, GAD_TASK, I2B2_2010, I2B2_2010_TASK, I2B2_OUTPUTS, I2B2_RELATIONS, SPECS
+
+GAD_TEMPLATES, I2B2_2010_TEMPLATES = GAD_TASK.templates, I2B2_2010_TASK.templates
+# The relation types as the 2010 i2b2/VA challenge defines them: the first alias of each relation label.
+I2B2_RELATION_NAMES = {label: SPECS[1].config.aliases[label][0] for label in I2B2_RELATIONS}
 
 CASES = [(GAD_TEMPLATES, GAD_OUTPUTS, ("@GENE$", "@DISEASE$")), (I2B2_2010_TEMPLATES, I2B2_OUTPUTS, ("@problem$", "@test$", "@treatment$"))]
 

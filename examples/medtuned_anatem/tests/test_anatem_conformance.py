@@ -17,6 +17,7 @@ class TestAnatemWithStrictParserConformance(TaskPluginConformance):
     """The override changes one hook; every contract of the task must still hold."""
 
     plugin = plugin
+    lenient_parser = False  # the override's point: only exact answers count
 
     @classmethod
     @functools.cache

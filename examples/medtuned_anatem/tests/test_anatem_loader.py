@@ -46,7 +46,7 @@ def tagged(example: dict) -> list[tuple[str, str]]:
 
 
 def test_sample_splits_load_with_release_layout_and_devel_alias(registry):
-    counts = {split: list(registry.load(ANATEM, SAMPLES, split)) for split in ANATEM.splits}
+    counts = {split: list(registry.load(registry.get("anatem"), SAMPLES, split)) for split in ANATEM.splits}
     assert {split: len(rows) for split, rows in counts.items()} == {"train": 10, "validation": 4, "test": 5}
     train = counts["train"]
     assert len({r["id"] for r in train}) == len(train)
@@ -113,7 +113,7 @@ def test_overlaps_keep_the_longest_and_discontinuous_spans_are_joined_with_a_war
         (folder / "doc.ann").read_text() + f"T3\tOrganism_subdivision {upper[0]} {upper[1]};{lip[0]} {lip[1]}\tupper lip\n", encoding="utf-8"
     )
     with pytest.warns(UserWarning, match=r"1 overlapping mention\(s\) dropped .* 1 discontinuous"):
-        (example,) = list(registry.load(ANATEM, tmp_path, "train"))
+        (example,) = list(registry.load(registry.get("anatem"), tmp_path, "train"))
     assert tagged(example) == [
         ("heart", "B-Multi-tissue_structure"),
         ("ventricle", "I-Multi-tissue_structure"),
@@ -154,14 +154,14 @@ def test_a_document_without_annotation_file_is_an_error(tmp_path, registry):
     folder.mkdir(parents=True)
     (folder / "lonely.txt").write_text("Nothing annotated.", encoding="utf-8")
     with pytest.raises(CorpusFormatError, match=r"lonely\.txt: no annotation file lonely\.ann"):
-        list(registry.load(ANATEM, tmp_path, "test"))
+        list(registry.load(registry.get("anatem"), tmp_path, "test"))
 
 
 def test_missing_folder_and_missing_split_say_where_and_how(tmp_path, registry):
     with pytest.raises(MissingDataError, match=r"AnatEM.*NaCTeM"):
-        list(registry.load(ANATEM, tmp_path, "train"))
+        list(registry.load(registry.get("anatem"), tmp_path, "train"))
     (tmp_path / "AnatEM" / "dev").mkdir(parents=True)
     with pytest.raises(FileNotFoundError, match=r"split 'train'; looked for: standoff/train, train"):
-        list(registry.load(ANATEM, tmp_path, "train"))
+        list(registry.load(registry.get("anatem"), tmp_path, "train"))
     with pytest.raises(CorpusFormatError, match=r"no \.txt documents"):
-        list(registry.load(ANATEM, tmp_path, "validation"))  # "dev" is found as validation, but it is empty
+        list(registry.load(registry.get("anatem"), tmp_path, "validation"))  # "dev" is found as validation, but it is empty

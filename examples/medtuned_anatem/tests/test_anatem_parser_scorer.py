@@ -1,4 +1,4 @@
-"""Parsing messy answers by position, scoring with seqeval, and the strict parser overriding one hook."""
+"""The tagging kit on AnatEM: messy answers parsed by position, seqeval scores, and the strict parser overriding one hook."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from medtuned_anatem import plugin, strict
-from medtuned_anatem.parser import parse_tags
 from medtuned_anatem.tasks import ANATEM
+from medtuned_core.kits.tagging import parse_tags
 from medtuned_core.plugins import make_registry
 from medtuned_core.scoring import score_rows
 from medtuned_core.types import Parsed, TaskInfo
@@ -20,9 +20,13 @@ GOLD = ["O", "B-Organ", "O", "O", "B-Tissue", "I-Tissue", "O"]
 GOLD_TEXT = "\n".join(f"{t} : {g}" for t, g in zip(INPUT.split(" "), GOLD, strict=True))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def registry():
     return make_registry([plugin], autoload=False)
+
+
+def parse(registry, answer: str):
+    return registry.parse(registry.get("anatem"), answer, input=INPUT)
 
 
 @pytest.mark.parametrize(
@@ -30,34 +34,39 @@ def registry():
     [
         GOLD_TEXT,
         "Sure! Here are the labels:\n\n" + GOLD_TEXT + "\n\nLet me know if you need more.",
-        "### Instruction:\nTag it.\n\n### Input:\n" + INPUT + "\n\n### Output:\n" + GOLD_TEXT + "\n\n### Instruction:\nnext prompt",
         "\n".join(f"{i}. {line}" for i, line in enumerate(GOLD_TEXT.splitlines(), 1)),
+        "\n".join(f"- {line}" for line in GOLD_TEXT.splitlines()),
         GOLD_TEXT.replace("B-Organ", "b-organ").replace(" : ", ": ").replace("I-Tissue", "(I-Tissue)"),
     ],
 )
-def test_recoverable_answers_parse_to_the_gold_tags(answer):
-    parsed = parse_tags(answer, INPUT)
+def test_recoverable_answers_parse_to_the_gold_tags(registry, answer):
+    parsed = parse(registry, answer)
     assert parsed.ok and parsed.value == GOLD, parsed
 
 
-def test_alignment_is_by_position_not_by_word():
+def test_the_copied_parsers_bullet_bug_is_gone():
+    # The parser this example once carried stripped "- " as a bullet, so the token "-" lost its tag.
+    assert parse_tags("TSH : B-Organ\n- : I-Organ\nR : I-Organ", "TSH - R").value == ["B-Organ", "I-Organ", "I-Organ"]
+
+
+def test_alignment_is_by_position_not_by_word(registry):
     # The second "liver" line is missing: the first keeps B-Organ, the later words still align.
     lines = GOLD_TEXT.splitlines()
-    parsed = parse_tags("\n".join(lines[:4] + lines[5:]), INPUT)
+    parsed = parse(registry, "\n".join(lines[:4] + lines[5:]))
     assert parsed.value == ["O", "B-Organ", "O", "O", "O", "I-Tissue", "O"]
-    assert parsed.diagnostics == {"aligned": 6, "invalid": 0, "missing": 1, "extra": 0}
+    assert (parsed.diagnostics["aligned"], parsed.diagnostics["invalid"], parsed.diagnostics["missing"], parsed.diagnostics["extra"]) == (6, 0, 1, 0)
 
 
-def test_invalid_labels_and_extra_lines_are_counted_and_tagged_o():
+def test_invalid_labels_and_extra_lines_are_counted_and_tagged_o(registry):
     answer = GOLD_TEXT.replace("B-Organ", "B-Kidney") + "\nbonus : O"
-    parsed = parse_tags(answer, INPUT)
+    parsed = parse(registry, answer)
     assert parsed.ok and parsed.value == ["O", "O", "O", "O", "B-Tissue", "I-Tissue", "O"]
-    assert parsed.diagnostics == {"aligned": 6, "invalid": 1, "missing": 0, "extra": 1}
+    assert (parsed.diagnostics["aligned"], parsed.diagnostics["invalid"], parsed.diagnostics["missing"], parsed.diagnostics["extra"]) == (7, 1, 0, 1)
 
 
 @pytest.mark.parametrize("answer", ["", "I do not know.", "###", "\x00\n:\n : \n"])
-def test_unreadable_answers_are_unparsed_not_errors(answer):
-    parsed = parse_tags(answer, INPUT)
+def test_unreadable_answers_are_unparsed_not_errors(registry, answer):
+    parsed = parse(registry, answer)
     assert not parsed.ok and parsed.value == ["O"] * len(GOLD)
 
 
@@ -67,13 +76,14 @@ def _rows(predictions):
 
 def test_scores_are_entity_level(registry):
     perfect = score_rows(registry, _rows([GOLD_TEXT]))["anatem"]
-    assert perfect["score"] == 1.0 and perfect["strict_f1"] == 1.0 and perfect["per_type"] == {"Organ": 1.0, "Tissue": 1.0}
+    assert perfect["score"] == 1.0 and perfect["strict"]["f1"] == 1.0
+    assert {kind: figures["f1"] for kind, figures in perfect["per_type"].items()} == {"Organ": 1.0, "Tissue": 1.0}
     # Miss the Tissue entity's first token: conlleval (default) still finds "capsule" as an entity of
     # its own (a wrong one), strict IOB2 finds nothing there. One of two gold entities is right either way.
     half = score_rows(registry, _rows([GOLD_TEXT.replace("liver : B-Tissue", "liver : O")]))["anatem"]
     assert half["recall"] == 0.5
     assert half["precision"] == 0.5 and half["score"] == 0.5
-    assert half["strict_f1"] == pytest.approx(2 / 3)
+    assert half["strict"]["f1"] == pytest.approx(2 / 3)
     unparsed = score_rows(registry, _rows(["no answer"]))["anatem"]
     assert unparsed["score"] == 0.0 and unparsed["unparsed"] == 1 and unparsed["gold_unparsed"] == 0
 
@@ -89,15 +99,15 @@ def test_nothing_to_find_and_nothing_found_is_perfect(registry):
 def test_the_strict_parser_answers_first_and_only_for_anatem():
     chatty = "Here you go:\n" + GOLD_TEXT
     lenient = make_registry([plugin], autoload=False)
-    assert lenient.parse(ANATEM, chatty, input=INPUT).ok
+    assert lenient.parse(lenient.get("anatem"), chatty, input=INPUT).ok
     # Registered before the default plugin, so without tryfirst pluggy would call it last.
     strict_first = make_registry([strict, plugin], autoload=False)
     assert all(p.ok for p in strict_first.plugins)
-    parsed = strict_first.parse(ANATEM, chatty, input=INPUT)
+    parsed = strict_first.parse(strict_first.get("anatem"), chatty, input=INPUT)
     assert not parsed.ok and parsed.value == ["O"] * len(GOLD)
-    exact = strict_first.parse(ANATEM, "\n" + GOLD_TEXT + "\n", input=INPUT)
+    exact = strict_first.parse(strict_first.get("anatem"), "\n" + GOLD_TEXT + "\n", input=INPUT)
     assert exact.ok and exact.value == GOLD
-    assert not strict_first.parse(ANATEM, GOLD_TEXT.replace(" : ", ": "), input=INPUT).ok
+    assert not strict_first.parse(strict_first.get("anatem"), GOLD_TEXT.replace(" : ", ": "), input=INPUT).ok
     other = TaskInfo(name="other-task", family="ner", description="d", metric="m", splits=("train",), data_folder="X", templates=("t",))
     assert strict.medtuned_parse_output(task=other, text=GOLD_TEXT, input=INPUT, reference=None) is None
     # The other three task hooks still come from the default plugin: scoring is unchanged for exact answers.
@@ -116,10 +126,12 @@ def test_the_guide_snippet_is_the_strict_parser():
     snippet.__package__ = "medtuned_anatem"  # the snippet's relative import of .tasks resolves in the example package
     exec(compile(code, str(GUIDE), "exec"), snippet.__dict__)
     registry = make_registry([snippet, plugin], autoload=False)
-    assert registry.parse(ANATEM, GOLD_TEXT, input=INPUT).value == GOLD
+    assert registry.parse(registry.get("anatem"), GOLD_TEXT, input=INPUT).value == GOLD
     for answer in ("Here you go:\n" + GOLD_TEXT, GOLD_TEXT.replace(" : ", ": "), GOLD_TEXT.replace("B-Organ", "B-Kidney")):
-        assert registry.parse(ANATEM, answer, input=INPUT) == strict.medtuned_parse_output(task=ANATEM, text=answer, input=INPUT, reference=None)
-        assert not registry.parse(ANATEM, answer, input=INPUT).ok
+        assert registry.parse(registry.get("anatem"), answer, input=INPUT) == strict.medtuned_parse_output(
+            task=ANATEM, text=answer, input=INPUT, reference=None
+        )
+        assert not registry.parse(registry.get("anatem"), answer, input=INPUT).ok
 
 
 def test_parsers_return_parsed_objects():

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .errors import MedTunedError
+from .errors import MedTunedError, one_line
 
 # Commands living in their own modules, imported only when run (or when --help lists them).
 LAZY_COMMANDS = {
@@ -53,29 +53,82 @@ class MedTunedGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except MedTunedError as exc:
+        except (MedTunedError, OSError) as exc:
+            # OSError: a safety net for file-system failures outside the I/O layer (a full disk, an
+            # unwritable --out); its message names the path. Anything else is a bug and keeps its traceback.
             if ctx.params.get("debug"):
                 raise
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(one_line(str(exc))) from None
         except KeyboardInterrupt:
             raise click.Abort() from None
 
 
 @click.group(cls=MedTunedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option(
+    "--task-path",
+    "task_paths",
+    multiple=True,
+    metavar="DIR",
+    help="A folder of task files (*.toml) to load besides the installed plugins (repeatable; added to MEDTUNED_TASK_PATH).",
+)
 @click.version_option(package_name="medtuned-core", prog_name="medtuned")
-def cli(debug: bool) -> None:
+def cli(debug: bool, task_paths: tuple[str, ...]) -> None:
     """MedTuned: instruction-tune LLMs on biomedical and clinical NLP."""
+    if task_paths:
+        _use_task_paths(task_paths)
+
+
+def _use_task_paths(folders: tuple[str, ...]) -> None:
+    """--task-path: prepended to MEDTUNED_TASK_PATH, so the registry and any subprocess (train workers) see them."""
+    from . import plugins
+    from .kits.declare import ENV_TASK_PATH
+
+    os.environ[ENV_TASK_PATH] = os.pathsep.join([*folders, *filter(None, [os.environ.get(ENV_TASK_PATH)])])
+    plugins._default = None
 
 
 def registry():
-    from .plugins import get_registry
+    """The process-wide registry; configuration problems (a mistyped ``MEDTUNED_PLUGINS`` name...) are
+    printed once, on stderr, by the first command that asks for it."""
+    from . import plugins
 
-    return get_registry()
+    fresh = plugins._default is None
+    reg = plugins.get_registry()
+    if fresh:
+        for warning in reg.warnings:
+            click.echo(f"warning: {warning}", err=True)
+    return reg
 
 
 def echo_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
+    """JSON on stdout; never NaN or Infinity (hook results are checked, so one would be a bug)."""
+    click.echo(json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False))
+
+
+def wide_table(title: str, columns: tuple[str, ...], keep_whole: tuple[str, ...] = ()):
+    """A rich table whose ``keep_whole`` columns (names) are never cut or folded, whatever the terminal width."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=0)
+    for col in columns:
+        table.add_column(col, no_wrap=col in keep_whole, overflow="fold")
+    return table
+
+
+def print_table(table) -> None:
+    from rich.console import Console
+
+    console = Console()
+    # Kept-whole columns need their full width: let the table be as wide as they are, not cut at the terminal.
+    needed = table.__rich_measure__(console, console.options.update(width=10_000)).minimum
+    Console(width=max(console.width, needed)).print(table)
+
+
+def report_conflicts(reg) -> None:
+    for error in reg.conflicts.values():
+        click.echo(f"conflict: {error}", err=True)
 
 
 def parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -107,19 +160,20 @@ option_option = click.option("--option", "options", multiple=True, metavar="KEY=
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 def list_tasks(family: str | None, as_json: bool) -> None:
     """List the tasks of every installed plugin."""
-    tasks = registry().select(family=family)
+    reg = registry()
+    tasks = reg.select(family=family)
     if as_json:
         return echo_json([t.to_json() for t in tasks])
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="MedTuned tasks")
-    for col in ("name", "family", "metric", "splits", "access", "package"):
-        table.add_column(col)
+    table = wide_table(
+        "MedTuned tasks", ("name", "family", "metric", "splits", "access", "package"), keep_whole=("name", "metric", "splits", "access", "package")
+    )
     for t in tasks:
-        table.add_row(t.name, t.family, t.metric, ", ".join(t.splits), t.access, f"{t.package} {t.version}")
-    Console().print(table)
-    broken = [p for p in registry().plugins if not p.ok]
+        table.add_row(t.name, t.family, t.metric, "\n".join(t.splits), t.access, f"{t.package}\n{t.version}")
+    for name, error in sorted(reg.conflicts.items()):
+        table.add_row(name, "", "", "", "[red]disabled[/]", "\n".join(f"[red]conflict[/]: {p}" for p in error.providers))
+    print_table(table)
+    report_conflicts(reg)
+    broken = [p for p in reg.plugins if not p.ok]
     if broken:
         click.echo(f"{len(broken)} plugin(s) failed to load: see `medtuned plugins`.", err=True)
 
@@ -156,18 +210,18 @@ def describe(task: str, data_dir: Path | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def plugins(as_json: bool) -> None:
     """List plugins: distribution, version, hooks, status."""
-    statuses = registry().plugins
+    reg = registry()
     if as_json:
-        return echo_json([p.to_json() for p in statuses])
-    from rich.console import Console
-    from rich.table import Table
+        return echo_json([p.to_json() for p in reg.plugins])
+    from rich.markup import escape
 
-    table = Table(title="MedTuned plugins")
-    for col in ("distribution", "version", "hooks", "tasks", "status"):
-        table.add_column(col)
-    for p in statuses:
-        table.add_row(p.distribution, p.version, "\n".join(p.hooks), ", ".join(p.tasks), "ok" if p.ok else f"[red]error[/]: {p.error}")
-    Console().print(table)
+    table = wide_table("MedTuned plugins", ("distribution", "version", "hooks", "tasks", "status"), keep_whole=("distribution", "version", "hooks"))
+    for p in reg.plugins:
+        status = escape(p.summary())
+        hooks = "\n".join(h.removeprefix("medtuned_") for h in p.hooks)
+        table.add_row(p.distribution, p.version, hooks, ", ".join(p.tasks), status if p.ok and not p.conflicts else f"[red]{status}[/]")
+    print_table(table)
+    report_conflicts(reg)
 
 
 @cli.command()
@@ -177,7 +231,7 @@ def plugins(as_json: bool) -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @templates_option
 @click.option("--seed", default=0, show_default=True)
-@click.option("--limit", type=int)
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N rows.")
 @option_option
 def render(task: str, data_dir: Path | None, split: str, out: Path, templates: Path | None, seed: int, limit: int | None, options: tuple[str, ...]) -> None:
     """Render one task split to Alpaca JSONL (corpus order)."""
@@ -187,8 +241,9 @@ def render(task: str, data_dir: Path | None, split: str, out: Path, templates: P
     if data_dir is None:
         raise MedTunedError("no data directory: pass --data-dir or set MEDTUNED_DATA_DIR")
     reg = registry()
-    custom = load_templates(templates) if templates else None
-    rows = render_split(reg, reg.get(task), data_dir, split, seed, custom, parse_options(options), limit)
+    info = reg.get(task)
+    custom = load_templates(templates, known=reg, used_by=[info.name]) if templates else None
+    rows = render_split(reg, info, data_dir, split, seed, custom, parse_options(options), limit)
     n = write_jsonl(out, (alpaca(r) for r in rows))
     click.echo(f"wrote {n} rows to {out}", err=True)
 
@@ -212,22 +267,33 @@ def interval_text(result: dict[str, Any], scale: float = 1.0, digits: int = 4) -
 def score(file: Path, n_boot: int, ci_level: float, as_json: bool) -> None:
     """Score a JSONL of {task, reference, prediction} rows through the parse and score hooks, with a
     bootstrap confidence interval for each score."""
-    from .scoring import parse_row, read_score_rows, score_parsed
+    from .scoring import read_score_rows, score_rows
     from .stats import check_level, check_n_boot
 
-    reg = registry()
-    results = score_parsed(reg, (parse_row(reg, r) for r in read_score_rows(file)), n_boot=check_n_boot(n_boot), level=check_level(ci_level))
+    results = score_rows(registry(), read_score_rows(file), n_boot=check_n_boot(n_boot), level=check_level(ci_level))
     if as_json:
-        return echo_json(results)
-    from rich.console import Console
-    from rich.table import Table
+        echo_json(results)
+    else:
+        ci = f"{100 * ci_level:g}% CI"
+        table = wide_table(f"Scores: {file.name}", ("task", "metric", "score", ci, "unit", "n", "unparsed"), keep_whole=("task", ci))
+        for name, r in results.items():
+            if "error" in r:
+                table.add_row(name, "[red]error[/]", "—", "—", "—", str(r["n"]), "—")
+            else:
+                table.add_row(name, r["metric"], f"{r['score']:.4f}", interval_text(r), str(r.get("ci_unit", "—")), str(r["n"]), str(r["unparsed"]))
+        print_table(table)
+    exit_if_failed(results)
 
-    table = Table(title=f"Scores: {file.name}")
-    for col in ("task", "metric", "score", f"{100 * ci_level:g}% CI", "unit", "n", "unparsed"):
-        table.add_column(col, no_wrap=col.endswith("CI"))
-    for name, r in results.items():
-        table.add_row(name, r["metric"], f"{r['score']:.4f}", interval_text(r), str(r.get("ci_unit", "—")), str(r["n"]), str(r["unparsed"]))
-    Console().print(table)
+
+def exit_if_failed(results: dict[str, dict[str, Any]]) -> None:
+    """After the figures were printed: one stderr line per task that could not be scored, and exit 1."""
+    from .scoring import failed_tasks
+
+    failed = failed_tasks(results)
+    for name in failed:
+        click.echo(f"Error: {results[name]['error']}", err=True)
+    if failed:
+        raise click.exceptions.Exit(1)
 
 
 def main() -> None:

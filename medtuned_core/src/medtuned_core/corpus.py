@@ -1,4 +1,4 @@
-"""Helpers task loaders share: finding a split's file, reading lines with their numbers."""
+"""Finding a split's file among the names corpora use for it (reading goes through :mod:`medtuned_core.io`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .errors import MissingDataError
+from .io import check_file, iter_lines
 
 # Canonical split -> the file-name stems corpora use for it (BioBERT "devel", i2b2 "dev", HF "validation").
 SPLIT_ALIASES = {
@@ -26,13 +27,11 @@ def split_file(task: str, folder: Path, split: str, patterns: Sequence[str]) -> 
         for pattern in patterns:
             path = folder / pattern.format(split=alias)
             if path.exists():
-                return path
+                return check_file(path)  # a folder of that name is an error, not a miss
             tried.append(path.name)
     raise MissingSplitError(task, folder / tried[0], f"No file for split {split!r}; looked for: {', '.join(tried)}.")
 
 
 def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """``(1-based line number, line without its newline)``; tolerates a UTF-8 BOM and CRLF endings."""
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        for lineno, line in enumerate(fh, 1):
-            yield lineno, line.rstrip("\r\n")
+    """``(1-based line number, line without its newline)``: :func:`medtuned_core.io.iter_lines`."""
+    return iter_lines(path)

@@ -11,15 +11,33 @@ class MedTunedError(Exception):
     """Base class: anything a user can fix (bad input, missing data, unknown name)."""
 
 
+# A message is one line of at most this many characters, whatever a caller put in it (a corrupt 5 MB line).
+MESSAGE_CHARS = 400
+
+
+def one_line(message: str, limit: int = MESSAGE_CHARS) -> str:
+    """``message`` on one line (newlines escaped) and cut to ``limit`` characters."""
+    flat = message.replace("\r", "\\r").replace("\n", "\\n")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 class CorpusFormatError(MedTunedError):
     """A corpus or JSONL file is malformed; names the file and the 1-based line or record."""
 
     def __init__(self, path: str | Path, line: int | None, message: str, *, unit: str = "line"):
+        message = one_line(message)
         self.path, self.line, self.message = str(path), line, message
         where = f"{self.path}:{line}" if unit == "line" and line is not None else self.path
         if unit != "line" and line is not None:
             where = f"{self.path}, {unit} {line}"
         super().__init__(f"{where}: {message}")
+
+
+class MissingFileError(CorpusFormatError, FileNotFoundError):
+    """An input file (or folder) that does not exist."""
+
+    def __init__(self, path: str | Path, message: str = "file not found"):
+        super().__init__(path, None, message)
 
 
 class MissingDataError(MedTunedError):

@@ -1,4 +1,4 @@
-"""JSONL reading with file/line errors, and atomic writing (temporary file, then rename)."""
+"""JSONL and atomic writing (temporary file, then rename); reading lives in :mod:`medtuned_core.io` (re-exported here)."""
 
 from __future__ import annotations
 
@@ -10,30 +10,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import CorpusFormatError
+from .io import read_jsonl  # noqa: F401  (re-exported: the reading side lives in io)
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
-
-
-def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line_number, object)`` for each non-blank line; a bad line raises with its number."""
-    path = Path(path)
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                if lineno == 1 and line.lstrip().startswith("["):
-                    raise CorpusFormatError(path, 1, "expected JSONL (one object per line), found a JSON array") from None
-                raise CorpusFormatError(path, lineno, f"invalid JSON ({exc.msg})") from None
-            if isinstance(obj, list) and lineno == 1:
-                raise CorpusFormatError(path, 1, "expected JSONL (one object per line), found a JSON array")
-            if not isinstance(obj, dict):
-                raise CorpusFormatError(path, lineno, f"expected a JSON object, found {type(obj).__name__}")
-            yield lineno, obj
 
 
 def dumps(obj: Any) -> str:

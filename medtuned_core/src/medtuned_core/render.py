@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .errors import CorpusFormatError, MedTunedError
+from .io import read_json
 from .plugins import Registry
 from .types import TaskInfo
 
 ALPACA_KEYS = ("instruction", "input", "output")
 
 
-def load_templates(path: str | Path) -> dict[str, tuple[str, ...]]:
-    """A user's templates file: a JSON object mapping task name to a list of instruction strings."""
+def load_templates(path: str | Path, known: Any = None, used_by: Iterable[str] | None = None) -> dict[str, tuple[str, ...]]:
+    """A user's templates file: a JSON object mapping task name to a list of instruction strings.
+
+    ``known`` (a :class:`Registry`, or task names) makes a key that names no installed task an error, with
+    the nearest names; ``used_by`` (the tasks of this run) makes a file that applies to none of them an error,
+    so that nothing records a file as used that changed nothing.
+    """
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MedTunedError(f"{path}: templates file not found") from None
-    except json.JSONDecodeError as exc:
-        raise CorpusFormatError(path, exc.lineno, f"invalid JSON ({exc.msg})") from None
+    data = read_json(path)
     if not isinstance(data, dict):
         raise CorpusFormatError(path, 1, "expected a JSON object mapping task name to a list of instructions")
     out = {}
@@ -31,6 +32,16 @@ def load_templates(path: str | Path) -> dict[str, tuple[str, ...]]:
         if not isinstance(items, list) or not items or not all(isinstance(s, str) and s.strip() for s in items):
             raise CorpusFormatError(path, None, f"templates for {task!r} must be a non-empty list of strings")
         out[task] = tuple(items)
+    if known is not None:
+        names = [*known.tasks, *known.conflicts] if isinstance(known, Registry) else list(known)
+        unknown = [k for k in out if k not in names]
+        if unknown:
+            hints = [f"{k!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(k, names, n=1)) else repr(k) for k in unknown]
+            raise CorpusFormatError(path, None, f"{len(unknown)} key(s) name no installed task: {', '.join(hints)}")
+    if used_by is not None:
+        tasks = list(used_by)
+        if not set(out) & set(tasks):
+            raise CorpusFormatError(path, None, f"has templates for {', '.join(sorted(out)) or 'no task'}, none of the tasks of this run ({', '.join(tasks)})")
     return out
 
 
@@ -54,6 +65,8 @@ def sample_rows(rows: Sequence[Mapping[str, Any]], limit: int | None, seed: int,
     sample. Rows are ranked by a hash of (seed, task, split, id): the same seed always picks the same
     rows, and a larger limit picks a superset of a smaller one, so a grown ``--limit`` resumes.
     """
+    if limit is not None and limit < 1:
+        raise MedTunedError(f"limit must be at least 1, got {limit}")
     if limit is None or len(rows) <= limit:
         return list(rows)
     ranked = sorted(range(len(rows)), key=lambda i: _keyed_hash("sample", seed, task, split, rows[i]["id"]))
@@ -104,7 +117,9 @@ def render_split(
     options: dict[str, Any] | None = None,
     limit: int | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """One task split, in corpus order, through the load and render hooks."""
+    """One task split, in corpus order, through the load and render hooks (the first ``limit`` rows, ``limit`` >= 1)."""
+    if limit is not None and limit < 1:
+        raise MedTunedError(f"limit must be at least 1, got {limit}")
     examples = registry.load(task, data_dir, split, options)
     for i, row in enumerate(render_examples(registry, task, examples, split, seed, templates)):
         if limit is not None and i >= limit:

@@ -1,5 +1,10 @@
 """Scoring rows of ``{task, reference, prediction[, id, input]}`` through the parse and score hooks, and the
-units a score is resampled over for its confidence interval (stats.py)."""
+units a score is resampled over for its confidence interval (stats.py).
+
+A task whose plugin fails (a hook raises or answers outside the contract, or the task name is claimed by
+two plugins) gets an error entry ``{"error", "plugin", "n"}`` instead of figures; the other tasks are
+still scored. :func:`failed_tasks` lists them, so that a command can exit non-zero.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,8 @@ import numpy as np
 
 from . import stats
 from .errors import CorpusFormatError, PluginError
-from .jsonl import read_jsonl
-from .plugins import Registry
+from .io import read_jsonl
+from .plugins import HookError, Registry, TaskConflictError
 from .types import Parsed, TaskInfo, UnitScores
 
 REQUIRED = ("task", "reference", "prediction")
@@ -28,12 +33,16 @@ class ParsedRow:
 
 
 def read_score_rows(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Rows of a score file, each checked for the required string fields."""
+    """Rows of a score file, each checked for the required string fields; an empty file is an error."""
+    n = 0
     for lineno, row in read_jsonl(path):
         for key in REQUIRED:
             if not isinstance(row.get(key), str):
                 raise CorpusFormatError(path, lineno, f"field {key!r} must be a string")
+        n += 1
         yield row
+    if n == 0:
+        raise CorpusFormatError(path, None, "no rows to score (the file is empty)")
 
 
 def parse_row(registry: Registry, row: dict[str, Any]) -> ParsedRow:
@@ -66,16 +75,19 @@ def score_parsed(
 ) -> dict[str, dict[str, Any]]:
     """``{task: {"metric", "score", "n", "unparsed", "gold_unparsed", ...details}}`` in first-seen task order;
     with ``n_boot`` resamples, also the bootstrap interval of the score (``ci_low``, ``ci_high``, ``n_boot``,
-    ``ci_level``, ``ci_unit``)."""
+    ``ci_level``, ``ci_unit``). A task whose plugin fails gets an error entry (see the module doc)."""
     by_task: dict[str, list[ParsedRow]] = {}
     for item in parsed:
         by_task.setdefault(item.row["task"], []).append(item)
     results = {}
     for name, items in by_task.items():
-        task = registry.get(name)
-        results[name] = score_task(registry, task, items)
-        if n_boot:
-            results[name].update(stats.interval(task_units(registry, task, items, results[name]), n_boot, level, seed))
+        try:
+            task = registry.get(name)
+            results[name] = score_task(registry, task, items)
+            if n_boot:
+                results[name].update(stats.interval(task_units(registry, task, items, results[name]), n_boot, level, seed))
+        except PluginError as exc:
+            results[name] = error_entry(exc, len(items))
     return results
 
 
@@ -136,6 +148,33 @@ def _checked_units(task: TaskInfo, units: Any, score: float) -> stats.SummedUnit
     return stats.SummedUnits(units.unit, [str(i) for i in units.ids], table, units.combine, correct)
 
 
+def error_entry(exc: PluginError, n: int) -> dict[str, Any]:
+    """The result of a task its plugin could not score: the one-line error, the plugin(s) and the row count."""
+    if isinstance(exc, HookError):
+        plugin: str | list[str] = exc.plugin
+    elif isinstance(exc, TaskConflictError):
+        plugin = exc.providers
+    else:
+        plugin = ""
+    return {"error": str(exc), "plugin": plugin, "n": n}
+
+
+def failed_tasks(results: dict[str, dict[str, Any]]) -> list[str]:
+    return [name for name, result in results.items() if "error" in result]
+
+
 def score_rows(registry: Registry, rows: Iterable[dict[str, Any]], **interval: Any) -> dict[str, dict[str, Any]]:
-    """:func:`score_parsed` of raw rows (``n_boot``, ``level``, ``seed`` give each score an interval)."""
-    return score_parsed(registry, (parse_row(registry, r) for r in rows), **interval)
+    """Parse and score ``rows`` task by task (``n_boot``, ``level``, ``seed`` give each score an interval); a task
+    whose plugin fails gets an error entry (module doc)."""
+    by_task: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_task.setdefault(row["task"], []).append(row)
+    results: dict[str, dict[str, Any]] = {}
+    for name, task_rows in by_task.items():
+        try:
+            parsed = [parse_row(registry, r) for r in task_rows]
+        except PluginError as exc:
+            results[name] = error_entry(exc, len(task_rows))
+            continue
+        results.update(score_parsed(registry, parsed, **interval))
+    return results

@@ -9,6 +9,17 @@ Usage in a plugin's tests::
         plugin = my_plugin          # the object registered under the entry point
         data_dir = None             # None: each task's ``sample_data``; or a data root of fixtures
 
+Every task gets: clean loading, complete metadata, valid and deterministic renders, gold-as-prediction
+scoring 1.0 with nothing unparsed, and a parser that never raises on hypothesis-generated text. A task
+built on a kit (:mod:`medtuned_core.kits`) also gets, on the samples and — when ``../shared/corpora`` holds
+its data folder — on the real splits: parsed gold equal to the structure the loader produced (tags per
+token, label sets: ``Kit.structure``); a seeded perturbation of gold scored through the hooks equal to
+the field's library called directly (``Kit.reference_score``: seqeval, scikit-learn); per-unit
+statistics whose combination equals the score exactly; and, for tagging tasks, answers written as
+bulleted or numbered lists and tokens that are themselves ``-``, ``*``, ``•`` or ``3.``. A plugin that
+is not built on a kit can still get the structure check by setting ``structure`` to a function
+``(task, example) -> value``.
+
 Requires the ``test`` extra (pytest, hypothesis).
 """
 
@@ -16,15 +27,19 @@ from __future__ import annotations
 
 import functools
 import os
+import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from .kits import TaskSpec, get_kit
+from .kits.declare import spec_of
 from .plugins import Registry, make_registry
-from .render import render_split
-from .scoring import score_rows
+from .render import render_examples, render_split
+from .scoring import parse_row, score_parsed, score_rows
 from .types import Parsed, TaskInfo
 
 
@@ -45,6 +60,18 @@ def requires_corpora():
     import pytest
 
     return pytest.mark.skipif(shared_corpora() is None, reason="needs ../shared/corpora (real corpora, present in CI); set MEDTUNED_SHARED_CORPORA")
+
+
+def registry_fixture(*plugins: object):
+    """A session-scoped pytest fixture named ``registry`` holding only ``plugins`` (no entry points): a task
+    package's conftest says ``registry = registry_fixture(plugin)``."""
+    import pytest
+
+    @pytest.fixture(scope="session", name="registry")
+    def _registry() -> Registry:
+        return make_registry(list(plugins), autoload=False)
+
+    return _registry
 
 
 def plugin_cli(monkeypatch, *plugins_to_load: str):
@@ -76,10 +103,29 @@ _messy_text = st.one_of(
 )
 
 
+# Tokens that are list markers themselves, and the list forms models wrap answer lines in.
+MARKER_TOKENS = ("-", "*", "\u2022", "3.", "+", "1)")
+LIST_FORMS: dict[str, Callable[[int, str], str]] = {
+    "dash bullets": lambda k, line: f"- {line}",
+    "star bullets": lambda k, line: f"* {line}",
+    "dot bullets": lambda k, line: f"\u2022 {line}",
+    "numbered": lambda k, line: f"{k + 1}. {line}",
+    "numbered with )": lambda k, line: f"{k + 1}) {line}",
+    "indented": lambda k, line: f"  {line}",
+}
+
+
 class TaskPluginConformance:
     plugin: ClassVar[Any]
     data_dir: ClassVar[str | Path | None] = None
     rows_per_split: ClassVar[int] = 200
+    real_rows_per_split: ClassVar[int] = 2000  # of a real split under ../shared/corpora, when present
+    perturb_seed: ClassVar[int] = 0
+    perturbed_rows_per_split: ClassVar[int] = 1000  # examples of each split scored perturbed
+    # For plugins not built on a kit: (task, example) -> what parsing the rendered gold must give.
+    structure: ClassVar[Callable[[TaskInfo, dict[str, Any]], Any] | None] = None
+    # False for a deliberately strict-format parser: list-formatted answers are then not required to parse.
+    lenient_parser: ClassVar[bool] = True
 
     @classmethod
     @functools.cache
@@ -167,3 +213,108 @@ class TaskPluginConformance:
             parsed = reg.parse(task, candidate, input=row["input"], reference=row["output"])
             assert isinstance(parsed, Parsed)
         assert isinstance(reg.parse(task, text, input=None, reference=None), Parsed)
+
+    # -- tasks built on a kit ------------------------------------------------------------------------------
+
+    @classmethod
+    def _spec(cls, task: TaskInfo) -> TaskSpec | None:
+        return spec_of(cls._registry(), task.name)
+
+    @classmethod
+    @functools.cache
+    def _examples(cls) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+        """``(task, split, "samples" | "real") -> examples`` loaded through the hook (real: when present)."""
+        reg = cls._registry()
+        out: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        real = shared_corpora()
+        for task in cls._tasks():
+            for split in cls._splits(task):
+                out[task.name, split, "samples"] = list(reg.load(task, cls._root(task), split))[: cls.rows_per_split]
+            if real is not None and cls.real_rows_per_split and (real / task.data_folder).is_dir():
+                for split in task.splits:
+                    try:
+                        out[task.name, split, "real"] = list(reg.load(task, real, split))[: cls.real_rows_per_split]
+                    except FileNotFoundError:
+                        continue
+        return out
+
+    def _structure_of(self, task: TaskInfo) -> Callable[[dict[str, Any]], Any] | None:
+        spec = self._spec(task)
+        if spec is not None:
+            kit = get_kit(spec.kit)
+            return lambda example: kit.structure(spec, example)
+        if type(self).structure is not None:
+            return lambda example: type(self).structure(task, example)
+        return None
+
+    def test_parsed_gold_is_the_loaded_structure(self) -> None:
+        reg = self._registry()
+        checked = 0
+        for (name, split, where), examples in self._examples().items():
+            task = reg.get(name)
+            structure = self._structure_of(task)
+            if structure is None:
+                continue
+            for example, row in zip(examples, render_examples(reg, task, examples, split), strict=True):
+                parsed = reg.parse(task, row["output"], input=row["input"], reference=None)
+                assert parsed.ok, (name, split, where, row["id"], parsed.diagnostics)
+                assert parsed.value == structure(example), (
+                    f"{name}/{split} ({where}) example {row['id']}: parsed gold {parsed.value!r} != loaded {structure(example)!r}"
+                )
+                checked += 1
+        if any(self._spec(t) for t in self._tasks()):
+            assert checked, "no example of a kit-built task was checked"
+
+    def test_perturbed_gold_scores_like_the_reference_library(self) -> None:
+        """Perturbed gold, rendered as a prediction, scored through the hooks == the field's library called directly."""
+        reg = self._registry()
+        for (name, split, where), examples in self._examples().items():
+            task = reg.get(name)
+            spec = self._spec(task)
+            if spec is None or not examples:
+                continue
+            kit = get_kit(spec.kit)
+            rng = random.Random(f"{self.perturb_seed}/{name}/{split}/{where}")
+            examples = examples[: self.perturbed_rows_per_split]
+            perturbed = [kit.perturb(spec, e, rng) for e in examples]
+            gold_rows = list(render_examples(reg, task, examples, split))
+            pred_rows = list(render_examples(reg, task, perturbed, split))
+            rows = [
+                {"task": name, "id": g["id"], "input": g["input"], "reference": g["output"], "prediction": p["output"]}
+                for g, p in zip(gold_rows, pred_rows, strict=True)
+            ]
+            parsed = [parse_row(reg, r) for r in rows]
+            result = score_parsed(reg, parsed)[name]
+            golds, preds = [kit.structure(spec, e) for e in examples], [kit.structure(spec, e) for e in perturbed]
+            expected = kit.reference_score(spec, golds, preds, ids=[str(e["id"]) for e in examples])
+            assert abs(result["score"] - expected) < 1e-12, f"{name}/{split} ({where}): kit {result['score']} != reference library {expected}"
+            units = reg.score_units(task, [p.gold for p in parsed], [p.pred for p in parsed], rows)
+            if units is not None:
+                import numpy as np
+
+                assert len(units.ids) == len(units.stats), name
+                combined = float(units.combine(np.asarray(units.stats, dtype=float).sum(axis=0)))
+                assert combined == result["score"], f"{name}/{split} ({where}): combine of the unit sums {combined} != score {result['score']}"
+
+    def test_list_formatted_answers_and_marker_tokens(self) -> None:
+        """Tagging tasks (rows with a ``tagging`` hint): answers as bulleted/numbered lists, and tokens that are
+        themselves list markers, read exactly as the plain answer."""
+        for items in self._rows().values():
+            tagged = [r for r in items[:20] if isinstance(r.get("tagging"), dict)]
+            if not tagged:
+                continue
+            row = tagged[0]
+            task = self._registry().get(row["task"])
+            hint = row["tagging"]
+            gold = self._registry().parse(task, row["output"], input=row["input"], reference=None).value
+            entity = next((label for label in hint["labels"] if label != "O"), hint["labels"][0])
+            tokens = [*hint["tokens"][:3], *MARKER_TOKENS, *hint["tokens"][3:]]
+            tags = [*gold[:3], *([entity] * len(MARKER_TOKENS)), *gold[3:]]  # a lost marker token would read as O
+            lines = [hint["line"].format(token=t, label=g) for t, g in zip(tokens, tags, strict=True)]
+            plain, text_input = hint["sep"].join(lines), " ".join(tokens)
+            assert self._registry().parse(task, plain, input=text_input, reference=None).value == tags, (task.name, "plain answer with marker tokens")
+            for form, decorate in LIST_FORMS.items() if self.lenient_parser else ():
+                text = "\n".join(decorate(k, line) for k, line in enumerate(lines))
+                for reference in (plain, None):
+                    parsed = self._registry().parse(task, text, input=text_input, reference=reference)
+                    assert parsed.value == tags, f"{task.name}: {form} answer read as {parsed.value!r} ({parsed.diagnostics})"

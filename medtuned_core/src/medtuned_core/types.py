@@ -32,6 +32,9 @@ class TaskInfo:
     sources: tuple[str, ...] = ()  # sub-sources selectable per source (e.g. a mixed QA release)
     options: dict[str, Any] = field(default_factory=dict)  # defaults of task options (e.g. fold)
     sample_data: str = ""  # a data root shipped with the plugin holding small samples in the real format
+    # Generation budget for this task's answers in `evaluate`/`predict` generate mode: at least this many new
+    # tokens (an answer statement with a short reason), within --max-new-tokens; 0 = from the answers' length.
+    max_new_tokens: int = 0
     package: str = ""
     version: str = ""
 
@@ -56,6 +59,8 @@ class TaskInfo:
             out.append(f"splits {self.splits!r} must be among {CANONICAL_SPLITS}")
         if not self.templates or not all(isinstance(t, str) and t.strip() for t in self.templates):
             out.append("templates must be a non-empty tuple of non-empty strings")
+        if isinstance(self.max_new_tokens, bool) or not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 0:
+            out.append(f"max_new_tokens {self.max_new_tokens!r} must be a whole number >= 0")
         if self.access not in ACCESS_LEVELS:
             out.append(f"access {self.access!r} must be one of {ACCESS_LEVELS}")
         return out
@@ -78,6 +83,7 @@ class TaskInfo:
             "sources": list(self.sources),
             "options": dict(self.options),
             "has_sample_data": bool(self.sample_data),
+            "max_new_tokens": self.max_new_tokens,
         }
 
 

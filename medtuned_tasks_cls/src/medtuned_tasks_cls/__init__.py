@@ -1,8 +1,14 @@
 """MedTuned classification task: ``hoc`` (Hallmarks of Cancer, multi-label, sentence level, scored per document).
 
-Registered with the core through the ``medtuned.plugins`` entry point ``cls`` -> :mod:`medtuned_tasks_cls.plugin`.
+One declaration on the core's labels kit (``declarations/hoc.toml``): reading, rendering, parsing and
+document-level scoring are the kit's; this package holds the declaration and the samples. ``plugin`` is the
+object the ``medtuned.plugins`` entry point names.
 """
 
-from .tasks import HOC_TASK, TASKS
+from pathlib import Path
 
-__all__ = ["HOC_TASK", "TASKS"]
+from medtuned_core.kits.declare import plugin_from_folder
+
+plugin = plugin_from_folder(Path(__file__).parent / "declarations")
+
+__all__ = ["plugin"]

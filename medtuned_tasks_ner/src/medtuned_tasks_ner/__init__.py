@@ -1,11 +1,16 @@
 """MedTuned NER tasks: NCBI-disease, BC5CDR-disease, BC5CDR-chem, BC2GM, JNLPBA and i2b2-2012.
 
-Loaders for BioBERT TSV, CoNLL, JSONL and ``datasets`` folders; our own instruction templates; a parser
-that aligns a model's answer to the input tokens by position; seqeval entity F1.
+Six declarations on the core's tagging kit (:mod:`medtuned_core.kits.tagging`: column-file, JSONL and
+``datasets`` readers, the position-aligned output parser, seqeval entity F1); what stays here is what is
+NER-specific: the tasks' metadata and file layouts (``tasks.py``), our instruction templates
+(``templates.py``) and the samples. ``plugin`` is the object the ``medtuned.plugins`` entry point names.
 """
 
-from .loader import CorpusRepairWarning
-from .parser import TagScheme, parse_ner
-from .tasks import TASKS
+from medtuned_core.kits.declare import DeclaredTasks
+from medtuned_core.kits.tagging import CorpusRepairWarning
 
-__all__ = ["TASKS", "CorpusRepairWarning", "TagScheme", "parse_ner"]
+from .tasks import SPECS, TASKS
+
+plugin = DeclaredTasks(SPECS, origin=__name__)
+
+__all__ = ["SPECS", "TASKS", "CorpusRepairWarning", "plugin"]

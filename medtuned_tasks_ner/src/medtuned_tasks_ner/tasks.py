@@ -1,11 +1,11 @@
-"""The six NER tasks: metadata, label sets and the file layout each one reads."""
+"""The six NER tasks, declared on the core's tagging kit: metadata, label sets and the file layout each reads."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from medtuned_core import TaskInfo
+from medtuned_core.kits.declare import declare
 
 from . import templates as tpl
 
@@ -23,17 +23,9 @@ _BIOBERT_HOW = (
 _BIOBERT_FORMAT = "BioBERT TSV: token<TAB>tag per line, blank line between sentences, untyped B/I/O tags."
 
 
-@dataclass(frozen=True)
-class Layout:
-    """How a task's native files look: name patterns per split alias and the column separator."""
-
-    patterns: tuple[str, ...]
-    separator: str | None  # "\t" for BioBERT TSV; None = any run of spaces/tabs (CoNLL)
-    typed: bool  # tags carry a type (B-PROBLEM) rather than bare B/I/O
-
-
-BIOBERT = Layout(("{split}.tsv",), "\t", typed=False)
-CONLL = Layout(("{split}.txt.conll", "{split}.conll"), None, typed=True)
+# The tagging kit's reader settings for each native format (IOB2 tags in both).
+BIOBERT = {"files": ("{split}.tsv",), "separator": "\t"}
+CONLL = {"files": ("{split}.txt.conll", "{split}.conll"), "separator": "whitespace"}
 
 
 def _biobert(name: str, folder: str, description: str, citation: str, license: str, templates: tuple[str, ...]) -> TaskInfo:
@@ -122,13 +114,4 @@ TASKS: tuple[TaskInfo, ...] = (
 )
 
 BY_NAME: dict[str, TaskInfo] = {t.name: t for t in TASKS}
-LAYOUTS: dict[str, Layout] = {t.name: (CONLL if t.name == "i2b2-2012" else BIOBERT) for t in TASKS}
-
-
-def tag_set(task: TaskInfo) -> tuple[str, ...]:
-    """The tags a task's data and answers may use (our own declaration, not a third party's override)."""
-    return BY_NAME[task.name].labels if task.name in BY_NAME else task.labels
-
-
-def is_typed(task: TaskInfo) -> bool:
-    return LAYOUTS[task.name].typed if task.name in LAYOUTS else any("-" in t for t in task.labels)
+SPECS = tuple(declare(t, kit="tagging", reader="conll", scheme="iob2", origin=__name__, **(CONLL if t.name == "i2b2-2012" else BIOBERT)) for t in TASKS)

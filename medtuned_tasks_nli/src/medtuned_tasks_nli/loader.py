@@ -1,4 +1,4 @@
-"""Reading MedNLI in its released SNLI-style JSONL, or in BLUE's TSV conversion.
+"""Reading MedNLI in its released SNLI-style JSONL, or in BLUE's TSV conversion (the labels kit's ``python`` reader).
 
 * ``mli_{train,dev,test}_v1.jsonl`` (PhysioNet release): one object per line with ``pairID``,
   ``sentence1`` (premise), ``sentence2`` (hypothesis), ``gold_label`` and four parse fields we ignore.
@@ -13,7 +13,6 @@ as SNLI's own evaluations drop them; option ``no_consensus=error`` turns that in
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +20,9 @@ from typing import Any
 
 from medtuned_core.corpus import split_file
 from medtuned_core.errors import CorpusFormatError
-from medtuned_core.jsonl import read_jsonl
+from medtuned_core.io import read_jsonl, read_rows
 
-from .tasks import MEDNLI_LABEL_TO_OUTPUT, NO_CONSENSUS
+from .tasks import MEDNLI, MEDNLI_LABEL_TO_OUTPUT, NO_CONSENSUS
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +32,10 @@ BLUE_HEADER = ["index", "sentence1", "sentence2", "label"]
 NO_CONSENSUS_POLICIES = ("skip", "error")
 
 
-def mednli_file(task: str, folder: Path, split: str) -> Path:
-    """The split's file under ``folder`` (``validation`` is the release's ``dev``)."""
-    return split_file(task, folder, split, FILE_PATTERNS)
+def load_mednli(folder: Path, split: str, options: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The labels kit's reader: the split's file under ``folder`` (``validation`` is the release's ``dev``)."""
+    path = split_file(MEDNLI, Path(folder), split, FILE_PATTERNS)  # a missing split fails here, not on first read
+    return read_mednli(path, no_consensus=str(options.get("no_consensus", "skip")))
 
 
 def read_mednli(path: Path, no_consensus: str = "skip") -> Iterator[dict[str, Any]]:
@@ -55,24 +55,19 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _blue_tsv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh, delimiter="\t")
-        start = 1  # a quoted field may span lines: report the line where the record starts
-        for record in reader:
-            lineno, start = start, reader.line_num + 1
-            if not record:
-                continue
-            if lineno == 1:
-                if record != BLUE_HEADER:
-                    looks_like_data = len(record) == 4 and record[3].strip().lower() in (*MEDNLI_LABEL_TO_OUTPUT, NO_CONSENSUS)
-                    why = "the header is missing" if looks_like_data else f"got {record!r}"
-                    raise CorpusFormatError(path, 1, f"expected BLUE's header 'index<TAB>sentence1<TAB>sentence2<TAB>label'; {why}")
-                continue
-            if len(record) != 4:
-                raise CorpusFormatError(path, lineno, f"expected 4 tab-separated columns (index, sentence1, sentence2, label), found {len(record)}")
-            if record == BLUE_HEADER:
-                raise CorpusFormatError(path, lineno, "a second header row (files concatenated?)")
-            yield lineno, dict(zip(JSON_FIELDS, record, strict=True))
+    # A quoted field may span lines: each record is numbered by the line where it starts.
+    for lineno, record in read_rows(path, "\t", quoting=True):
+        if lineno == 1:
+            if record != BLUE_HEADER:
+                looks_like_data = len(record) == 4 and record[3].strip().lower() in (*MEDNLI_LABEL_TO_OUTPUT, NO_CONSENSUS)
+                why = "the header is missing" if looks_like_data else f"got {record!r}"
+                raise CorpusFormatError(path, 1, f"expected BLUE's header 'index<TAB>sentence1<TAB>sentence2<TAB>label'; {why}")
+            continue
+        if len(record) != 4:
+            raise CorpusFormatError(path, lineno, f"expected 4 tab-separated columns (index, sentence1, sentence2, label), found {len(record)}")
+        if record == BLUE_HEADER:
+            raise CorpusFormatError(path, lineno, "a second header row (files concatenated?)")
+        yield lineno, dict(zip(JSON_FIELDS, record, strict=True))
 
 
 def _checked(path: Path, rows: Iterator[tuple[int, dict[str, Any]]], no_consensus: str) -> Iterator[dict[str, Any]]:

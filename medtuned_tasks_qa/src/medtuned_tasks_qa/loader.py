@@ -1,8 +1,9 @@
-"""Corpus readers for the QA tasks, in the corpora's real formats.
+"""Corpus readers for the QA tasks the kits' own readers do not cover (the kits' ``python`` reader calls them).
 
 Every reader checks the records it yields and raises ``CorpusFormatError`` naming the file and the
 record (or line) of anything it cannot use. Each returns its iterator only after finding its file, so
-a missing file is reported when the split is asked for, not on the first row.
+a missing file is reported when the split is asked for, not on the first row. MedQA needs no code here:
+the labels kit reads its JSON Lines (``tasks.py``).
 """
 
 from __future__ import annotations
@@ -15,28 +16,27 @@ from pathlib import Path
 from typing import Any
 
 from medtuned_core import CorpusFormatError, MedTunedError
-from medtuned_core.corpus import MissingSplitError, split_file
+from medtuned_core.corpus import MissingSplitError
+from medtuned_core.jsonstream import Record, iter_json_array, iter_json_object, iter_json_records
+from medtuned_core.kits.records import field
 
-from .jsonstream import Record, first_char, iter_json_array, iter_json_object, iter_json_records
-from .tasks import CHATDOCTOR, MEDQA, PMC_LLAMA, PMC_LLAMA_SOURCES, PUBMEDQA, PUBMEDQA_LABELS
+from .tasks import CHATDOCTOR, PMC_LLAMA, PMC_LLAMA_SOURCES, PUBMEDQA, PUBMEDQA_LABELS
 
 # ---------------------------------------------------------------------------------------------
 # shared helpers
 
 
 def _field(path: Path, rec: Record, obj: dict[str, Any], name: str, kind: type | tuple[type, ...] = str) -> Any:
-    """``obj[name]``, which must exist and be of ``kind``; else an error naming the file and record."""
-    if name not in obj:
-        raise _error(path, rec, f"missing field {name!r}")
-    value = obj[name]
-    if not isinstance(value, kind):
-        want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise _error(path, rec, f"field {name!r} must be {want}, found {type(value).__name__}")
-    return value
+    """``obj[name]``, which must exist and be of ``kind``; else an error naming the file, record and line."""
+    return field(path, rec.number, "record", obj, name, kind, line=rec.line)
 
 
 def _error(path: Path, rec: Record, message: str) -> CorpusFormatError:
     return CorpusFormatError(path, rec.number, f"{message} (line {rec.line})", unit="record")
+
+
+def _no_records(path: Path) -> CorpusFormatError:
+    return CorpusFormatError(path, None, "holds no records (an empty data file)")
 
 
 def _as_object(path: Path, rec: Record, what: str) -> dict[str, Any]:
@@ -112,6 +112,7 @@ def load_chatdoctor(folder: Path, split: str, options: dict[str, Any]) -> Iterat
 
 
 def _chatdoctor_rows(path: Path, split: str, val: float, test: float) -> Iterator[dict[str, Any]]:
+    rec = None
     for rec in iter_json_array(path):
         obj = _as_object(path, rec, "a ChatDoctor record")
         patient = _field(path, rec, obj, "input")
@@ -119,6 +120,8 @@ def _chatdoctor_rows(path: Path, split: str, val: float, test: float) -> Iterato
         answer = _field(path, rec, obj, answer_field)
         if chatdoctor_split_of(patient, val, test) == split:
             yield {"id": f"{path.stem}-{rec.number}", "input": patient, "output": answer, "file": path.name}
+    if rec is None:
+        raise _no_records(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,49 +163,10 @@ def _pmc_llama_rows(path: Path, wanted: set[str]) -> Iterator[dict[str, Any]]:
             raise _error(path, rec, f"duplicate (source, sample_id) {example_id!r}, first at record {seen[example_id]}")
         seen[example_id] = rec.number
         if source in wanted:
-            yield {"id": example_id, "source": source, "sample_id": sample_id, "instruction": instruction, "input": text, "output": output}
-
-
-# ---------------------------------------------------------------------------------------------
-# MedQA: JSON Lines of {question, options {A..D}, answer_idx, answer, meta_info}
-
-MEDQA_PATTERNS = ("{split}.jsonl", "phrases_no_exclude_{split}.jsonl")
-
-
-def load_medqa(folder: Path, split: str, options: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    path = split_file(MEDQA, folder, split, MEDQA_PATTERNS)
-    if first_char(path) == "[":
-        raise CorpusFormatError(path, 1, "expected JSON Lines (one question object per line), found a JSON array")
-    return _medqa_rows(path)
-
-
-def _medqa_rows(path: Path) -> Iterator[dict[str, Any]]:
-    seen: dict[str, int] = {}
-    for rec in iter_json_records(path):
-        obj = _as_object(path, rec, "a MedQA question")
-        question = _field(path, rec, obj, "question")
-        opts = _field(path, rec, obj, "options", dict)
-        if len(opts) < 2 or not all(isinstance(k, str) and len(k) == 1 and k.isupper() and isinstance(v, str) for k, v in opts.items()):
-            raise _error(path, rec, "options must map single capital letters (A, B, ...) to option texts")
-        letter = _field(path, rec, obj, "answer_idx")
-        if letter not in opts:
-            raise _error(path, rec, f"answer_idx {letter!r} is not among the options ({', '.join(sorted(opts))})")
-        answer = obj.get("answer", opts[letter])
-        if not isinstance(answer, str) or answer.strip() != opts[letter].strip():
-            raise _error(path, rec, f"answer {answer!r} disagrees with option {letter} {opts[letter]!r}")
-        # medagents' copy numbers questions (realidx); the original files do not, so the line number stands in.
-        example_id = str(obj["realidx"]) if "realidx" in obj else str(rec.line)
-        if example_id in seen:
-            raise _error(path, rec, f"duplicate question id {example_id!r}, first at record {seen[example_id]}")
-        seen[example_id] = rec.number
-        yield {
-            "id": example_id,
-            "question": question,
-            "options": {k: opts[k] for k in sorted(opts)},
-            "answer_idx": letter,
-            "answer": opts[letter],
-            "meta_info": obj.get("meta_info", ""),
-        }
+            request = "\n\n".join(part for part in (instruction.strip(), text.strip()) if part)
+            yield {"id": example_id, "source": source, "sample_id": sample_id, "instruction": instruction, "input": text, "output": output, "request": request}
+    if not seen:
+        raise _no_records(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,7 +236,7 @@ def load_pubmedqa(folder: Path, split: str, options: dict[str, Any]) -> Iterator
         raise MissingSplitError(PUBMEDQA, path, "PubMedQA needs ori_pqal.json (and test_ground_truth.json for the official test split).")
     items = read_pqal(path)
     test_path = folder / PUBMEDQA_TEST_FILE
-    test = read_test_ground_truth(test_path, items) if test_path.is_file() else None
+    test = read_test_ground_truth(test_path, items) if test_path.exists() else None  # a folder there is an error, not an absence
     splits, _ = pubmedqa_splits(list(items), {p: e["answer"] for p, e in items.items()}, test, fold)
     if not splits[split]:
         raise MissingSplitError(PUBMEDQA, path, f"The {split} split is empty for this corpus.")
@@ -295,15 +259,23 @@ def read_pqal(path: Path) -> dict[str, dict[str, Any]]:
         # Section names go with the contexts one to one; a list that does not line up is not used.
         labels = labels if isinstance(labels, list) and len(labels) == len(contexts) and all(isinstance(x, str) for x in labels) else None
         long_answer = obj.get("LONG_ANSWER")
+        # The input's context: each context under its section name. The abstract's conclusion (LONG_ANSWER) is
+        # left out: it states the answer (PubMedQA's reasoning-required setting).
+        context = "\n".join(
+            f"{label}: {text.strip()}" if label else text.strip() for label, text in zip(labels or [None] * len(contexts), contexts, strict=True)
+        )
         items[rec.key] = {
             "id": rec.key,
             "question": question,
             "contexts": contexts,
             "context_labels": labels,
+            "context": context,
             "answer": decision,
             "long_answer": long_answer if isinstance(long_answer, str) else "",
             "year": obj.get("YEAR"),
         }
+    if not items:
+        raise _no_records(path)
     return items
 
 
@@ -319,6 +291,3 @@ def read_test_ground_truth(path: Path, items: dict[str, dict[str, Any]]) -> list
             raise _error(path, rec, f"PMID {rec.key}: {rec.value!r} disagrees with final_decision {items[rec.key]['answer']!r} in {PUBMEDQA_FILE}")
         pmids.append(rec.key)
     return pmids
-
-
-LOADERS = {CHATDOCTOR: load_chatdoctor, PMC_LLAMA: load_pmc_llama, MEDQA: load_medqa, PUBMEDQA: load_pubmedqa}

@@ -1,10 +1,16 @@
-"""The QA tasks' metadata. Task names, data folders, source names and output forms are part of the contract."""
+"""The four QA tasks, each one Python declaration on a core kit (text: chatdoctor, pmc-llama; labels: medqa,
+pubmedqa). Task names, data folders, source names and output forms are part of the contract.
+
+What the kits do not know stays in ``loader.py`` (ChatDoctor's file choice and held-out slices, PMC-LLaMA's
+sources, PubMedQA's split replay); MedQA is read by the labels kit's own JSONL reader.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from medtuned_core import TaskInfo
+from medtuned_core.kits.declare import declare
 
 from .templates import CHATDOCTOR_TEMPLATES, MEDQA_TEMPLATES, PMC_LLAMA_TEMPLATES, PUBMEDQA_TEMPLATES
 
@@ -72,6 +78,7 @@ MEDQA_TASK = TaskInfo(
     data_folder="MedQA-USMLE-4options",
     templates=MEDQA_TEMPLATES,
     labels=("A", "B", "C", "D"),
+    max_new_tokens=128,  # room for "The answer is C. <option text>" and a reason
     citation="Jin D, Pan E, Oufattole N, Weng WH, Fang H, Szolovits P. What Disease does this Patient Have? A Large-scale Open "
     "Domain Question Answering Dataset from Medical Exams. Applied Sciences 11(14): 6421, 2021.",
     license="MIT",
@@ -92,6 +99,7 @@ PUBMEDQA_TASK = TaskInfo(
     data_folder="PubMedQA",
     templates=PUBMEDQA_TEMPLATES,
     labels=PUBMEDQA_LABELS,
+    max_new_tokens=128,  # small models answer in prose ("Yes, bedside ultrasound ..."): ten tokens cut them short
     citation="Jin Q, Dhingra B, Liu Z, Cohen WW, Lu X. PubMedQA: A Dataset for Biomedical Research Question Answering. EMNLP-IJCNLP 2019, 2567-2577.",
     license="MIT",
     how_to_obtain="Put data/ori_pqal.json and data/test_ground_truth.json of https://github.com/pubmedqa/pubmedqa in <data-dir>/PubMedQA/.",
@@ -99,4 +107,44 @@ PUBMEDQA_TASK = TaskInfo(
     sample_data=str(SAMPLES),
 )
 
-TASKS = {t.name: t for t in (CHATDOCTOR_TASK, PMC_LLAMA_TASK, MEDQA_TASK, PUBMEDQA_TASK)}
+_LOADER = "medtuned_tasks_qa.loader:"
+SPECS = (
+    declare(CHATDOCTOR_TASK, kit="text", reader="python", function=_LOADER + "load_chatdoctor", strip=True, origin=__name__),
+    # "request": the row's own request (it says how to answer), a blank line, then the row's input.
+    declare(
+        PMC_LLAMA_TASK,
+        kit="text",
+        reader="python",
+        function=_LOADER + "load_pmc_llama",
+        input="{request}",
+        strip=True,
+        origin=__name__,
+        option_pattern=r"(?i)\bOPTION\s+([A-J])\s+IS\s+CORRECT\b",
+    ),
+    declare(
+        MEDQA_TASK,
+        kit="labels",
+        reader="jsonl",
+        files=("{split}.jsonl", "phrases_no_exclude_{split}.jsonl"),
+        origin=__name__,
+        shape="choice",
+        id="realidx",
+        label="answer_idx",
+        answer_text="answer",
+    ),
+    declare(
+        PUBMEDQA_TASK,
+        kit="labels",
+        reader="python",
+        function=_LOADER + "load_pubmedqa",
+        origin=__name__,
+        values=list(PUBMEDQA_LABELS),
+        label="answer",
+        aliases={"maybe": ["uncertain", "unclear", "inconclusive"]},
+        rule="statement",
+        macro="present",
+        input="Question: {question}\n\nContext:\n{context}",
+        strip=True,
+    ),
+)
+TASKS = {spec.name: spec.info for spec in SPECS}

@@ -1,60 +1,32 @@
-"""The hook implementations of the AnatEM plugin (the ``medtuned.plugins`` entry point).
+"""The AnatEM plugin (the ``medtuned.plugins`` entry point names :data:`plugin`).
 
-Each task hook answers only for this plugin's tasks and returns None for any other, so this
-plugin combines with others and any one hook can be overridden by a ``tryfirst`` plugin.
+The task is declared on the core's tagging kit (``tasks.py``), which renders, parses and scores it; the
+one hook written here is loading, because BRAT standoff is a format no kit reads. That is the escape
+hatch every declared task keeps: any hook may still be implemented in Python.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from medtuned_core import Parsed, TaskInfo, hookimpl
+from medtuned_core import TaskInfo, hookimpl
+from medtuned_core.kits.declare import DeclaredTasks
 
 from .loader import read_split, split_folder
-from .parser import parse_tags
-from .scorer import score_tags
-from .tasks import LABELS, TASKS
-
-LINE = "{token} : {label}"
+from .tasks import SPEC
 
 
-@hookimpl
-def medtuned_register_tasks() -> list[TaskInfo]:
-    return list(TASKS.values())
+class AnatEMTasks(DeclaredTasks):
+    """The declared ``anatem`` task, with its own loader for BRAT standoff folders."""
+
+    @hookimpl
+    def medtuned_load_corpus(self, task: TaskInfo, data_dir: Path, split: str, options: dict[str, Any]) -> Iterator[dict[str, Any]] | None:
+        if task.name not in self.specs:
+            return None
+        folder = split_folder(task.name, Path(data_dir) / task.data_folder, split)  # raises now if the split is absent
+        return read_split(folder)
 
 
-@hookimpl
-def medtuned_load_corpus(task: TaskInfo, data_dir: Path, split: str, options: dict[str, Any]) -> Iterator[dict[str, Any]] | None:
-    if task.name not in TASKS:
-        return None
-    folder = split_folder(task.name, Path(data_dir) / task.data_folder, split)  # raises now if the split is absent
-    return read_split(folder)
-
-
-@hookimpl
-def medtuned_render_instruction(task: TaskInfo, example: dict[str, Any], instruction: str) -> dict[str, Any] | None:
-    if task.name not in TASKS:
-        return None
-    tokens, tags = example["tokens"], example["tags"]
-    return {
-        "input": " ".join(tokens),
-        "output": "\n".join(LINE.format(token=t, label=g) for t, g in zip(tokens, tags, strict=True)),
-        # Lets `medtuned evaluate --mode score` force the "token : " parts and choose only the labels.
-        "tagging": {"tokens": tokens, "labels": list(LABELS), "line": LINE, "sep": "\n"},
-    }
-
-
-@hookimpl
-def medtuned_parse_output(task: TaskInfo, text: str, input: str | None, reference: str | None) -> Parsed | None:
-    if task.name not in TASKS:
-        return None
-    return parse_tags(text, input)
-
-
-@hookimpl
-def medtuned_score(task: TaskInfo, golds: Sequence[Parsed], preds: Sequence[Parsed], rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    if task.name not in TASKS:
-        return None
-    return score_tags(golds, preds)
+plugin = AnatEMTasks([SPEC], origin=__name__)

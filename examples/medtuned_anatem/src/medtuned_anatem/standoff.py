@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from medtuned_core import io
 from medtuned_core.corpus import numbered_lines
 from medtuned_core.errors import CorpusFormatError
 
@@ -37,9 +38,9 @@ class Mention:
 
 
 def read_text(path: Path) -> str:
-    """The document exactly as offsets count it: no newline translation (a CRLF is two characters)."""
-    with path.open(encoding="utf-8", newline="") as fh:
-        return fh.read()
+    """The document exactly as offsets count it: no newline translation (a CRLF is two characters). Read through
+    the core's I/O layer, so a missing, unreadable, binary or non-UTF-8 file is one line naming it."""
+    return io.decode(path, io.read_bytes(path))
 
 
 def read_mentions(ann: Path, text: str) -> list[Mention]:
@@ -56,7 +57,7 @@ def read_mentions(ann: Path, text: str) -> list[Mention]:
         body, tab, quoted = rest.partition("\t")
         match = _TEXT_BOUND.match(body)
         if not tab or match is None:
-            raise CorpusFormatError(ann, lineno, f"expected 'T<n><TAB><type> <start> <end>[;<start> <end>]<TAB><text>', got {line!r}")
+            raise CorpusFormatError(ann, lineno, f"expected 'T<n><TAB><type> <start> <end>[;<start> <end>]<TAB><text>', got {io.excerpt(line)}")
         fragments = tuple(tuple(int(n) for n in span.split()) for span in match["spans"].split(";"))
         previous_end = 0
         for start, end in fragments:
@@ -65,6 +66,6 @@ def read_mentions(ann: Path, text: str) -> list[Mention]:
             previous_end = end
         covered = " ".join(text[start:end] for start, end in fragments)
         if covered != quoted:
-            raise CorpusFormatError(ann, lineno, f"offsets read {covered!r} in the .txt but the annotation says {quoted!r}")
+            raise CorpusFormatError(ann, lineno, f"offsets read {covered!r} in the .txt but the annotation says {io.excerpt(quoted)}")
         mentions.append(Mention(ident, match["type"], fragments, lineno))
     return mentions

@@ -1,10 +1,13 @@
-"""The task this plugin provides: AnatEM, 12 anatomical entity types, BIO-tagged per token."""
+"""The task this plugin provides: AnatEM, 12 anatomical entity types, BIO-tagged per token, declared on the
+core's tagging kit (rendering, the position-aligned parser and seqeval scoring are the kit's)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from medtuned_core import TaskInfo
+from medtuned_core.kits.declare import declare
+from medtuned_core.kits.tagging import tag_set
 
 from .templates import TEMPLATES
 
@@ -22,7 +25,7 @@ ENTITY_TYPES = (
     "Pathological_formation",
     "Tissue",
 )
-LABELS = ("O", *(f"{prefix}-{kind}" for kind in ENTITY_TYPES for prefix in ("B", "I")))
+LABELS = tag_set("iob2", ENTITY_TYPES)  # O, B-Anatomical_system, I-Anatomical_system, B-Cancer, ...
 
 ANATEM = TaskInfo(
     name="anatem",
@@ -42,3 +45,5 @@ ANATEM = TaskInfo(
     sample_data=str(Path(__file__).parent / "samples"),
 )
 TASKS = {ANATEM.name: ANATEM}
+# Loading is the plugin's own (BRAT standoff, plugin.py); the kit's column-file reader is not used.
+SPEC = declare(ANATEM, kit="tagging", scheme="iob2", types=list(ENTITY_TYPES), origin=__name__)

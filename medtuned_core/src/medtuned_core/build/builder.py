@@ -29,6 +29,7 @@ from typing import Any
 from ..cards import dataset_card, write_card
 from ..errors import MedTunedError, MissingDataError, PluginError
 from ..jsonl import dumps
+from ..ownership import owns_output
 from ..plugins import Registry
 from ..render import alpaca, load_templates, render_examples
 from ..types import TaskInfo
@@ -140,6 +141,7 @@ class _Progress:
 # -- the build --------------------------------------------------------------------------------------
 
 
+@owns_output("out")
 def build_mix(
     spec: MixSpec,
     data_dir: str | Path,
@@ -165,11 +167,11 @@ def build_mix(
         raise MedTunedError(f"data directory {data_dir} does not exist")
     check_target(out, force)  # before any work; the staging folder checks again at the end
     seed = seed if seed is not None else spec.seed if spec.seed is not None else 0
-    custom = load_templates(templates) if templates else None
     measure = load_measure(tokenizer)
 
     jobs, evals, missing = _resolve(spec, registry)
     used_tasks = {j.task.name: j.task for j in (*jobs, *evals)}
+    custom = load_templates(templates, known=registry, used_by=used_tasks) if templates else None
     composition = Composition({name: t.family for name, t in used_tasks.items()}, measure)
 
     with _Progress(console) as progress:
@@ -195,7 +197,7 @@ def build_mix(
                 with progress.step("saving dataset/ (parquet shards)"):
                     shards = save_dataset({t: staging / f"{t}.jsonl" for t in shuffles}, staging / "dataset")
             hashes = _hash_inputs(data_dir, [j for j in (*jobs, *evals) if j.available], progress)
-            manifest = _manifest(spec, seed, templates, jobs, evals, inputs.missing, index, hashes, outputs, composition)
+            manifest = _manifest(spec, seed, templates, custom, jobs, evals, inputs.missing, index, hashes, outputs, composition)
             (staging / "manifest.json").write_text(dumps_manifest(manifest), encoding="utf-8")
             (staging / "report.md").write_text(markdown(composition, manifest), encoding="utf-8")
             if shards is not None:
@@ -230,6 +232,8 @@ def _remove_scratch(staging: Path) -> None:
 def _resolve(spec: MixSpec, registry: Registry) -> tuple[list[_Job], list[_Job], list[dict[str, Any]]]:
     jobs, evals, missing = [], [], []
     for item in (*spec.active, *spec.evals):
+        if item.task in registry.conflicts:
+            raise registry.conflicts[item.task]
         task = registry.tasks.get(item.task)
         used_as = item.target if isinstance(item, MixEntry) else "eval"
         if task is None:
@@ -449,10 +453,18 @@ def _entry_record(job: _Job, index: EvalIndex) -> dict[str, Any]:
     return record
 
 
+def _templates_record(templates: str | Path | None, custom: Mapping[str, Sequence[str]] | None, used: Mapping[str, TaskInfo]) -> dict[str, Any] | None:
+    """The templates file and the tasks whose instructions it replaced in this build."""
+    if not templates or not custom:
+        return None
+    return {"file": Path(templates).name, "sha256": sha256_file(Path(templates)), "tasks": sorted(set(custom) & set(used))}
+
+
 def _manifest(
     spec: MixSpec,
     seed: int,
     templates: str | Path | None,
+    custom: Mapping[str, Sequence[str]] | None,
     jobs: list[_Job],
     evals: list[_Job],
     missing: list[dict[str, Any]],
@@ -479,7 +491,7 @@ def _manifest(
         "spec_sha256": spec.sha256,
         "spec": spec.to_json(),
         "seed": seed,
-        "templates": {"file": Path(templates).name, "sha256": sha256_file(Path(templates))} if templates else None,
+        "templates": _templates_record(templates, custom, used),
         "packages": package_versions(used[n] for n in sorted(used)),
         "inputs": inputs,
         "entries": [_entry_record(j, index) for j in jobs],

@@ -35,7 +35,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..errors import CorpusFormatError, MedTunedError
+from ..errors import CorpusFormatError, MedTunedError, MissingFileError
+from ..io import decode, read_bytes
 
 try:  # Python 3.11+
     import tomllib
@@ -191,18 +192,15 @@ def load_spec(path: str | Path) -> MixSpec:
     if fmt is None:
         raise MedTunedError(f"{path}: a mix spec must end in {', '.join(SPEC_SUFFIXES)}")
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
+        raw = read_bytes(path)  # the I/O layer: a folder, an unreadable file... are one-line errors
+    except MissingFileError:
         raise MedTunedError(f"{path}: mix spec not found") from None
     return parse_spec_text(raw, fmt, str(path), origin=path.name)
 
 
 def parse_spec_text(raw: bytes, fmt: str, shown_as: str, origin: str) -> MixSpec:
     """Parse spec text; ``shown_as`` names the file in errors, ``origin`` is what the manifest records."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SpecError(shown_as, None, f"not UTF-8 text ({exc.reason})") from None
+    text = decode(shown_as, raw)  # the I/O layer's rules: BOM, NUL = binary, not UTF-8 names its line
     data = _decode(text, fmt, shown_as)
     lines = _entry_lines(text, fmt)
     return parse_spec(data, shown_as, origin, hashlib.sha256(raw).hexdigest(), lines)

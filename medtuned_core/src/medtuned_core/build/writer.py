@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -24,6 +25,7 @@ def staging_folder(out: str | Path, force: bool = False) -> Iterator[Path]:
     out = Path(out)
     check_target(out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(out)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the output is an ordinary folder
     try:
@@ -31,6 +33,19 @@ def staging_folder(out: str | Path, force: bool = False) -> Iterator[Path]:
         _publish(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)  # nothing left after a successful rename
+
+
+def remove_stale_staging(out: Path) -> list[Path]:
+    """Delete the staging (``.OUT.xxxxxxxx.partial``) and replaced (``.old``) folders that killed builds of
+    ``out`` left beside it. Called under the output lock (:mod:`medtuned_core.ownership`): no live build of
+    ``out`` can own one, so every such folder is stale."""
+    pattern = re.compile(rf"^\.{re.escape(out.name)}\.[A-Za-z0-9_]{{8}}\.(partial|old)$")
+    removed = []
+    for path in out.parent.iterdir() if out.parent.is_dir() else ():
+        if pattern.match(path.name) and path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 def _umask() -> int:

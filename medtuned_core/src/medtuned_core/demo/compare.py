@@ -32,7 +32,8 @@ def other_figures(before: dict[str, Any], after: dict[str, Any]) -> list[dict[st
         later = after["tasks"].get(task)
         for name, path in EXTRA_FIGURES.items():
             then, now = _lookup(result, path), None if later is None else _lookup(later, path)
-            if name != result["metric"] and all(isinstance(v, int | float) and not isinstance(v, bool) for v in (then, now)):
+            # a task its plugin could not score (an error entry) has no figures: nothing to compare
+            if name != result.get("metric") and all(isinstance(v, int | float) and not isinstance(v, bool) for v in (then, now)):
                 rows.append({"task": task, "metric": name, "before": float(then), "after": float(now)})
     return rows
 

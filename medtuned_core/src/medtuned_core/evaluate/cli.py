@@ -31,7 +31,7 @@ def _set_threads(threads: int | None) -> None:
 @data_dir_option
 @click.option("--split", default="test", show_default=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder (resumes if it holds this run).")
-@click.option("--limit", type=int, help="A fixed sample of N examples of each task, chosen by --seed (a larger N keeps the smaller sample).")
+@click.option("--limit", type=click.IntRange(min=1), help="A fixed sample of N examples of each task, chosen by --seed (a larger N keeps the smaller sample).")
 @click.option(
     "--mode",
     type=click.Choice(["generate", "score"]),
@@ -118,19 +118,23 @@ def evaluate(
         ci=ci_level,
     )
     if as_json:
-        return echo_json(metrics)
-    from rich.console import Console
-    from rich.table import Table
+        echo_json(metrics)
+    else:
+        from rich.console import Console
+        from rich.table import Table
 
-    table = Table(title=f"{metrics['run']['model_label']} · {split} · {mode}")
-    for col in ("task", "metric", "score", f"{100 * ci_level:g}% CI", "n", "unparsed", "ex/s"):
-        table.add_column(col, no_wrap=col.endswith("CI"))
-    for name, r in metrics["tasks"].items():
-        speed = r.get("examples_per_s")
-        row = (f"{r['score']:.4f}", interval_text(r), str(r["n"]), str(r["unparsed"]), "—" if speed is None else f"{speed:.2f}")
-        table.add_row(name, str(r["metric"]), *row)
-    Console().print(table)
-    click.echo(f"wrote {out}/predictions.jsonl, metrics.json, results.md, results.png", err=True)
+        table = Table(title=f"{metrics['run']['model_label']} · {split} · {mode}")
+        for col in ("task", "metric", "score", f"{100 * ci_level:g}% CI", "n", "unparsed", "ex/s"):
+            table.add_column(col, no_wrap=col.endswith("CI"))
+        for name, r in metrics["tasks"].items():
+            speed = "—" if r.get("examples_per_s") is None else f"{r['examples_per_s']:.2f}"
+            if "error" in r:
+                table.add_row(name, "[red]error[/]", "—", "—", str(r["n"]), "—", speed)
+            else:
+                table.add_row(name, str(r["metric"]), f"{r['score']:.4f}", interval_text(r), str(r["n"]), str(r["unparsed"]), speed)
+        Console().print(table)
+        click.echo(f"wrote {out}/predictions.jsonl, metrics.json, results.md, results.png", err=True)
+    core_cli.exit_if_failed(metrics["tasks"])
 
 
 @click.command()
@@ -161,6 +165,7 @@ def predict(
     as_json: bool,
 ) -> None:
     """Apply one task to your own text and print the result (entities highlighted, or the label)."""
+    from ..io import read_text
     from ..render import load_templates
     from .predict import predict as run
 
@@ -168,12 +173,12 @@ def predict(
         raise MedTunedError("give either TEXT or --file")
     _set_threads(threads)
     if file is not None:
-        raw = file.read_text(encoding="utf-8")
+        raw = read_text(file)
         # One input per line for label tasks; a tagging task splits sentences itself, so keep paragraphs.
         texts = [line for line in raw.splitlines() if line.strip()]
     else:
         texts = [text.replace("\\t", "\t")]
-    custom = load_templates(templates) if templates else None
+    custom = load_templates(templates, known=core_cli.registry(), used_by=[task]) if templates else None
     items = run(
         model,
         task,

@@ -166,7 +166,7 @@ def predict(
         raise MedTunedError("no text to predict on: give TEXT or --file with some text")
     engine = make_backend(backend, model, dtype=dtype)
     expected = max(engine.count_tokens([r["output"] for r in samples]), default=0) or max_new_tokens
-    requests = make_requests(engine, [u.row for u in units], mode, max_new_tokens, expected_tokens=expected)
+    requests = make_requests(engine, [u.row for u in units], mode, max_new_tokens, expected_tokens=expected, floor=info.max_new_tokens)
     by_id = {u.row["id"]: u for u in units}
     results: dict[str, dict[str, Any]] = {}
     for batch in batches(requests, batch_size):

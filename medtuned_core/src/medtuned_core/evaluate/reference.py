@@ -22,7 +22,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..errors import CorpusFormatError, MedTunedError
+from ..errors import CorpusFormatError
+from ..io import read_json
 
 SHIPPED = "reference_results.json"
 MARKS = ("†", "‡", "§", "¶")
@@ -143,15 +144,12 @@ def _table(table: Any, where: str, number: int) -> tuple[str, list[str], dict[st
 
 
 def _read(path: Path | None) -> tuple[Any, str]:
-    where = str(path) if path else SHIPPED
+    if path:  # a user's file: through the I/O layer (one-line errors for a missing, unreadable or non-UTF-8 file)
+        return read_json(path), str(path)
     try:
-        text = path.read_text(encoding="utf-8") if path else resources.files(__package__).joinpath(SHIPPED).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MedTunedError(f"{path}: reference file not found") from None
-    try:
-        return json.loads(text), where
+        return json.loads(resources.files(__package__).joinpath(SHIPPED).read_text(encoding="utf-8")), SHIPPED
     except json.JSONDecodeError as exc:
-        raise CorpusFormatError(where, exc.lineno, f"invalid JSON ({exc.msg})") from None
+        raise CorpusFormatError(SHIPPED, exc.lineno, f"invalid JSON ({exc.msg})") from None
 
 
 def load_reference(path: str | Path | None = None) -> References:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CorpusFormatError, MedTunedError
+from ..io import decode, read_json
 from ..jsonl import atomic_writer, dumps
 from .reference import References, load_reference  # noqa: F401 (load_reference: the runner's entry point)
 
@@ -49,7 +50,7 @@ class PredictionStore:
             with self.path.open("r+b") as fh:
                 fh.truncate(keep)
             data = data[:keep]
-        for lineno, line in enumerate(data.decode("utf-8").splitlines(), 1):
+        for lineno, line in enumerate(decode(self.path, data).splitlines(), 1):
             if not line.strip():
                 continue
             try:
@@ -114,24 +115,43 @@ def text_sha256(text: str) -> str:
 
 
 def check_run(out: Path, identity: Mapping[str, Any], *, overwrite: bool) -> None:
-    """Refuse to mix predictions of different runs in one folder; record this run's identity."""
+    """Refuse to mix predictions of different runs in one folder. Writes nothing: :func:`start_run` records
+    the run once its inputs are known to be good, so a run that fails before starting leaves no trace."""
     run_file = out / RUN
     preds = out / PREDICTIONS
     if overwrite:
-        for name in (PREDICTIONS, METRICS, RESULTS, CHART, RUN):
-            (out / name).unlink(missing_ok=True)
-    elif run_file.exists() and preds.exists():
-        try:
-            previous = json.loads(run_file.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise CorpusFormatError(run_file, exc.lineno, f"invalid JSON ({exc.msg})") from None
+        return
+    if run_file.exists() and preds.exists():
+        previous = read_json(run_file)
+        if not isinstance(previous, dict):
+            raise CorpusFormatError(run_file, 1, "expected a JSON object (the identity of an earlier run)")
         changed = [k for k in RUN_IDENTITY if previous.get(k) != identity.get(k)]
         if changed:
             detail = ", ".join(f"{k}: {previous.get(k)!r} -> {identity.get(k)!r}" for k in changed)
             raise MedTunedError(f"{out} holds predictions of another run ({detail}); use a new --out or --overwrite")
     elif preds.exists() and preds.stat().st_size:
         raise MedTunedError(f"{preds} exists without {RUN}; use a new --out or --overwrite")
-    write_json(run_file, {k: identity.get(k) for k in RUN_IDENTITY} | {k: v for k, v in identity.items() if k not in RUN_IDENTITY})
+
+
+def start_run(out: Path, identity: Mapping[str, Any], *, overwrite: bool) -> None:
+    """Record this run's identity in ``run.json`` (after :func:`check_run`); ``overwrite`` first removes the
+    files an earlier evaluation wrote (and nothing else)."""
+    if overwrite:
+        for name in (PREDICTIONS, METRICS, RESULTS, CHART, RUN):
+            (out / name).unlink(missing_ok=True)
+    write_json(out / RUN, {k: identity.get(k) for k in RUN_IDENTITY} | {k: v for k, v in identity.items() if k not in RUN_IDENTITY})
+
+
+def discard_unstarted(out: Path, before: set[str] | None) -> None:
+    """After a failure: if no prediction was written, remove the ``run.json`` this run created (and ``out``
+    itself if the run created it and it is empty), so that a run that never started leaves nothing behind."""
+    preds = out / PREDICTIONS
+    if preds.exists() and preds.stat().st_size:
+        return
+    if before is None or RUN not in before:
+        (out / RUN).unlink(missing_ok=True)
+    if before is None and out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
 
 
 def write_json(path: Path, obj: Any) -> None:

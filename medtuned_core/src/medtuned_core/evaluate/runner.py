@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import stats
-from ..errors import MedTunedError
+from ..errors import MedTunedError, PluginError
+from ..ownership import owns_output
 from ..plugins import Registry, get_registry
 from ..prompt import format_prompt
 from ..render import load_templates, render_split, sample_rows
-from ..scoring import parse_row, score_parsed
+from ..scoring import parse_row, score_rows
 from . import results
 from .backend import CAPABILITIES, Backend, make_backend
 from .constrained import TaggingHint, TaggingHintError
@@ -46,12 +47,16 @@ def choose_method(row: Mapping[str, Any], mode: str, capabilities: Collection[st
     return GENERATE, None, None
 
 
-def make_requests(backend: Backend, rows: Sequence[dict[str, Any]], mode: str, max_new_tokens: int, expected_tokens: int | None = None) -> list[Request]:
+def make_requests(
+    backend: Backend, rows: Sequence[dict[str, Any]], mode: str, max_new_tokens: int, expected_tokens: int | None = None, floor: int = 0
+) -> list[Request]:
     """Requests with a new-token budget from the expected output length.
 
     Tagging rows: the answer's length is known from the input (the form with any label). Choice rows: the
     longest choice. Other rows: the longest reference answer of the task (a per-task budget, so no row's
-    gold length leaks into its own decoding), or ``expected_tokens`` when given (no references at hand)."""
+    gold length leaks into its own decoding), or ``expected_tokens`` when given (no references at hand).
+    ``floor`` is the task's own budget (``TaskInfo.max_new_tokens``): generation gets at least that many
+    tokens, so that "The answer is ... because ..." is not cut before the answer (never above ``max_new_tokens``)."""
     requests = []
     for row in rows:
         method, hint, choices = choose_method(row, mode, backend.capabilities)
@@ -75,7 +80,7 @@ def make_requests(backend: Backend, rows: Sequence[dict[str, Any]], mode: str, m
             expected = max(backend.count_tokens(request.choices))
         else:
             expected = task_cap
-        request.max_new_tokens = budget(expected, max_new_tokens)
+        request.max_new_tokens = min(max_new_tokens, max(budget(expected, max_new_tokens), floor))
     return requests
 
 
@@ -121,7 +126,11 @@ def prediction_row(registry: Registry, request: Request, text: str, decode: dict
         "mode": mode,
         "method": request.method,
     }
-    parsed = parse_row(registry, out)
+    try:
+        parsed = parse_row(registry, out)
+    except PluginError as exc:  # the task's parse hook failed: keep the raw answer; scoring reports the task's error
+        out.update(parsed=None, parse_ok=False, diagnostics={"parse_error": str(exc)}, reference_parsed=None, decode=decode)
+        return out
     out["parsed"] = parsed.pred.value
     out["parse_ok"] = parsed.pred.ok
     out["diagnostics"] = parsed.pred.diagnostics
@@ -130,6 +139,7 @@ def prediction_row(registry: Registry, request: Request, text: str, decode: dict
     return out
 
 
+@owns_output("out", on_error=results.discard_unstarted)
 def evaluate(
     model: Any,
     tasks: Sequence[str] | str | None = None,
@@ -176,6 +186,8 @@ def evaluate(
         raise MedTunedError("--batch-size must be at least 1")
     stats.check_n_boot(n_boot)
     stats.check_level(ci)
+    if limit is not None and limit < 1:
+        raise MedTunedError(f"--limit must be at least 1, got {limit}")
     if data_dir is None:
         raise MedTunedError("no data directory: pass --data-dir or set MEDTUNED_DATA_DIR")
     if out is None:
@@ -186,7 +198,7 @@ def evaluate(
     if not selected:
         raise MedTunedError(f"no task selected (tasks={names}, family={family}); `medtuned list-tasks` shows them")
     templates_path = Path(templates) if isinstance(templates, (str, Path)) else None
-    custom = load_templates(templates_path) if templates_path else (dict(templates) if templates else None)
+    custom = load_templates(templates_path, known=registry, used_by=[t.name for t in selected]) if templates_path else (dict(templates) if templates else None)
     reference_data = results.load_reference(reference)
     out = Path(out)
     model_name = _model_name(model)
@@ -211,6 +223,10 @@ def evaluate(
         "data_dir": str(data_dir),
     }
     results.check_run(out, identity, overwrite=overwrite)
+    rendered = {
+        t.name: sample_rows(list(render_split(registry, t, data_dir, split, seed, custom, dict(options or {}))), limit, seed, t.name, split) for t in selected
+    }
+    results.start_run(out, identity, overwrite=overwrite)
     store = results.PredictionStore(out / results.PREDICTIONS).open()
     tag_options = {
         "lookahead": 0 if tagging == "incremental" else lookahead,
@@ -225,9 +241,6 @@ def evaluate(
             loaded.append(make_backend(backend, model, dtype=dtype, **tag_options))
         return loaded[0]
 
-    rendered = {
-        t.name: sample_rows(list(render_split(registry, t, data_dir, split, seed, custom, dict(options or {}))), limit, seed, t.name, split) for t in selected
-    }
     speeds: dict[str, float | None] = {}
     with _progress(progress) as bar:
         for task in selected:
@@ -238,7 +251,7 @@ def evaluate(
             if not pending:
                 continue
             engine = get_backend()
-            requests = make_requests(engine, pending, mode, max_new_tokens)
+            requests = make_requests(engine, pending, mode, max_new_tokens, floor=task.max_new_tokens)
             started, done = time.perf_counter(), 0
             for batch in batches(requests, batch_size):
                 outputs = run_batch(engine, batch, task.name)
@@ -271,7 +284,7 @@ def build_metrics(
         stored = results.ordered_rows(store, [(name, str(r["id"])) for r in rows])
         if not stored:
             continue
-        scored = score_parsed(registry, [parse_row(registry, r) for r in stored], n_boot=n_boot, level=ci)[name]
+        scored = score_rows(registry, stored, n_boot=n_boot, level=ci)[name]  # a failing plugin gives this task an error entry
         scored["examples_per_s"] = None if speeds.get(name) is None else round(speeds[name], 4)
         scored["methods"] = dict(Counter(r.get("method", "generate") for r in stored))
         tasks[name] = scored

@@ -1,8 +1,9 @@
-"""What a scaffolded plugin starts with, per task family: the code style, labels, one template, a tiny fixture.
+"""What a scaffolded plugin starts with, per task family: the kit, labels, one template, a tiny fixture.
 
-Two code styles cover the five known families: ``tagging`` (one label per token, NER) and
-``classification`` (one label per example: relations, inference, document classes, yes/no QA). The
-fixture rows are invented placeholders that show the file format; the plugin author replaces them.
+Two kits cover the five known families: ``tagging`` (one tag per token, NER) and ``labels`` (one label
+per example: relations, inference, document classes, yes/no QA). The fixture rows are invented
+placeholders that show the file format (IOB2 tags for tagging; the generator rewrites them in the chosen
+scheme); the plugin author replaces them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class FamilyStarter:
-    style: str  # "tagging" or "classification": which plugin module template to render
+    kit: str  # "tagging" or "labels": the kit the declaration names
     labels: tuple[str, ...]
     template: str  # the one instruction template the task starts with
     train: tuple[dict[str, Any], ...]
@@ -29,7 +30,7 @@ def _tagged(sentence: str, tags: str) -> dict[str, Any]:
 
 STARTERS: dict[str, FamilyStarter] = {
     "ner": FamilyStarter(
-        style="tagging",
+        kit="tagging",
         labels=("B", "I", "O"),
         template=(
             "Mark every mention of the target entity in the sentence. Answer with one line per token, written as "
@@ -48,7 +49,7 @@ STARTERS: dict[str, FamilyStarter] = {
         ),
     ),
     "re": FamilyStarter(
-        style="classification",
+        kit="labels",
         labels=("related", "unrelated"),
         template="Decide whether the sentence states a link between the masked @GENE$ and @DISEASE$. Answer related or unrelated.",
         train=(
@@ -63,7 +64,7 @@ STARTERS: dict[str, FamilyStarter] = {
         ),
     ),
     "nli": FamilyStarter(
-        style="classification",
+        kit="labels",
         labels=("entailment", "neutral", "contradiction"),
         template="Does the premise entail the hypothesis, contradict it, or neither? Answer entailment, contradiction or neutral.",
         train=(
@@ -78,7 +79,7 @@ STARTERS: dict[str, FamilyStarter] = {
         ),
     ),
     "cls": FamilyStarter(
-        style="classification",
+        kit="labels",
         labels=("treatment", "diagnosis", "prognosis"),
         template="Classify what the sentence is mainly about. Answer with one word: treatment, diagnosis or prognosis.",
         train=(
@@ -92,7 +93,7 @@ STARTERS: dict[str, FamilyStarter] = {
         ),
     ),
     "qa": FamilyStarter(
-        style="classification",
+        kit="labels",
         labels=("yes", "no", "maybe"),
         template="Answer the question using the context. Reply with yes, no or maybe.",
         train=(

@@ -18,6 +18,7 @@ from .recipe import DEEPSPEED_CHOICES, RECIPES, make_config, parse_overrides
 @click.option("--deepspeed", metavar="|".join(DEEPSPEED_CHOICES) + "|FILE.json", help="DeepSpeed ZeRO config (recipe paper: zero3).")
 @click.option("--lora/--no-lora", default=None, help="Train LoRA adapters (peft), merged into the weights on export.")
 @click.option("--resume", is_flag=True, default=None, help="Continue from the last complete checkpoint in OUT/checkpoints.")
+@click.option("--overwrite", is_flag=True, help="Start over in an OUT that holds an earlier run (only medtuned's own files there are replaced).")
 @click.option("--max-steps", type=int, help="Stop after N optimizer steps (overrides epochs).")
 @click.option("--epochs", type=float)
 @click.option("--learning-rate", type=float)
@@ -39,7 +40,7 @@ from .recipe import DEEPSPEED_CHOICES, RECIPES, make_config, parse_overrides
 )
 @click.option("--dry-run", is_flag=True, help="Print the effective configuration and the length report, then stop.")
 @click.argument("overrides", nargs=-1, metavar="[KEY=VALUE]...")
-def train(config_file: Path | None, dry_run: bool, overrides: tuple[str, ...], **flags) -> None:
+def train(config_file: Path | None, dry_run: bool, overwrite: bool, overrides: tuple[str, ...], **flags) -> None:
     """Fine-tune a causal LM on a build folder: response-only loss, packed batches, resumable, exported as an HF folder.
 
     Any setting can also be given as KEY=VALUE (e.g. warmup_steps=100 lora_r=8); `--config` reads them from a file.
@@ -53,6 +54,8 @@ def train(config_file: Path | None, dry_run: bool, overrides: tuple[str, ...], *
     config = make_config(flags.get("recipe") or "paper", config_file=config_file, overrides=parse_overrides(overrides), flags=flags)
     from .distributed import is_main_process
 
-    result = run_training(config, dry_run=dry_run)
+    if overwrite and config.resume:
+        raise click.UsageError("--resume continues the run in --out and --overwrite starts over: give one of them")
+    result = run_training(config, dry_run=dry_run, overwrite=overwrite)
     if not dry_run and is_main_process():
         click.echo(str(result))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MedTunedError
+from ..io import read_json
 
 CONFIG_FILES = {"zero2": "zero2.json", "zero3": "zero3.json", "zero3-offload": "zero3_offload.json"}
 
@@ -50,12 +51,11 @@ def load_deepspeed_config(choice: str) -> dict[str, Any] | None:
         config = json.loads(resources.files(__package__).joinpath("configs", CONFIG_FILES[choice]).read_text(encoding="utf-8"))
     else:
         path = Path(choice)
-        if not path.is_file():
+        if not path.exists():
             raise MedTunedError(f"DeepSpeed config not found: {path} (or use zero2, zero3, zero3-offload, none)")
-        try:
-            config = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise MedTunedError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+        config = read_json(path)
+        if not isinstance(config, dict):
+            raise MedTunedError(f"{path}: a DeepSpeed config must be a JSON object")
     config = copy.deepcopy(config)
     zero = config.setdefault("zero_optimization", {})
     if int(zero.get("stage", 0)) == 3:

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MedTunedError
+from ..io import read_json
 from ..jsonl import atomic_writer
+from .outdir import remove_checkpoints
 
 VERSIONED_PACKAGES = ("medtuned-core", "torch", "transformers", "accelerate", "deepspeed", "peft", "tokenizers", "safetensors")
 CARD_METRICS = ("train_loss", "eval_loss", "global_step", "seconds", "train_runtime")
@@ -57,10 +59,7 @@ def read_manifest(data_dir: Path) -> dict[str, Any] | None:
     path = data_dir / "manifest.json"
     if not path.is_file():
         return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise MedTunedError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+    return read_json(path)
 
 
 def training_data(data_dir: Path, task_rows: Mapping[str, int]) -> dict[str, Any]:
@@ -216,7 +215,7 @@ def export_run(trainer, config, model_path: str, out: Path, summary: dict[str, A
         write_model_card(tmp, config, model_path, data_dir, task_counts([str(r.get("task", "")) for r in rows]), summary, length_report)
         finalise_folder(tmp, target)
         if not config.keep_checkpoints:
-            shutil.rmtree(out / "checkpoints", ignore_errors=True)
+            remove_checkpoints(out / "checkpoints")  # the run's checkpoint-N folders only, never a user's files
         console.print(f"[bold green]exported[/] {target}  (train loss {summary.get('train_loss', float('nan')):.4f})")
     dist_utils.barrier()
     return target

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MedTunedError
+from ..io import read_text
 from .tracking import parse_trackers
 
 DEEPSPEED_CHOICES = ("zero3", "zero2", "zero3-offload", "none")
@@ -161,7 +162,7 @@ def parse_overrides(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """A JSON (or, with PyYAML installed, YAML) mapping of settings."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
             import yaml

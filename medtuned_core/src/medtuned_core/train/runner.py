@@ -23,9 +23,11 @@ from typing import Any
 
 from ..errors import MedTunedError
 from ..jsonl import atomic_writer, dumps
+from ..ownership import owns_output
 from . import distributed as dist_utils
 from .attention import use_packed_attention
 from .data import ExampleDataset, LengthReport, TokenBudgetBatchSampler, apply_length_limit, encode_rows, make_collator, read_rows
+from .outdir import claim_run_folder
 from .recipe import TrainConfig, make_config, require_paths, validate
 from .schedule import BUDGET_SCHEDULES, BudgetSchedule
 from .tracking import finish_wandb, own_wandb_run, parse_trackers, place_logs, require_packages
@@ -51,7 +53,7 @@ class Console:
             self.rich.print(*args, **kwargs)
 
 
-def train(config: TrainConfig | Mapping[str, Any]) -> Path:
+def train(config: TrainConfig | Mapping[str, Any], *, overwrite: bool = False) -> Path:
     """Python API: run training and return the exported model folder.
 
     ``config`` is a :class:`TrainConfig` or a mapping of settings (``recipe`` picks the defaults), e.g.
@@ -60,7 +62,7 @@ def train(config: TrainConfig | Mapping[str, Any]) -> Path:
     if not isinstance(config, TrainConfig):
         settings = dict(config)
         config = make_config(settings.pop("recipe", "paper"), overrides=settings)
-    return run_training(config)
+    return run_training(config, overwrite=overwrite)
 
 
 # ---- checkpoints -------------------------------------------------------------------------------------------------
@@ -366,8 +368,12 @@ def show_config(console: Console, config: TrainConfig, extra: Mapping[str, Any])
     console.print(table)
 
 
-def run_training(config: TrainConfig, *, dry_run: bool = False) -> Path:
-    """Train per ``config``; returns ``OUT/model`` (or ``OUT`` for a dry run, which stops after the length report)."""
+@owns_output(lambda config, **_: config.out if dist_utils.is_main_process() else None)
+def run_training(config: TrainConfig, *, dry_run: bool = False, overwrite: bool = False) -> Path:
+    """Train per ``config``; returns ``OUT/model`` (or ``OUT`` for a dry run, which stops after the length report).
+
+    The run owns ``OUT`` while it runs, and writes there only by the rules of :mod:`.outdir` (``overwrite``
+    starts over in a folder holding an earlier run)."""
     validate(config)
     require_paths(config)
     trackers = parse_trackers(config.report_to)
@@ -375,6 +381,8 @@ def run_training(config: TrainConfig, *, dry_run: bool = False) -> Path:
     out, data_dir = Path(config.out).expanduser(), Path(config.data).expanduser()
     if not (data_dir / "train.jsonl").is_file():
         raise MedTunedError(f"{data_dir}: no train.jsonl (pass the output folder of `medtuned build`)")
+    if dist_utils.is_main_process():
+        claim_run_folder(out, config.to_json(), resume=config.resume, overwrite=overwrite)
     ds_config = dist_utils.load_deepspeed_config(config.deepspeed)
     if config.threads:
         import torch

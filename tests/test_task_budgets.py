@@ -1,0 +1,39 @@
+"""Per-task generation budgets: TaskInfo.max_new_tokens is a floor for generate jobs, within --max-new-tokens."""
+
+from __future__ import annotations
+
+import pytest
+
+from medtuned_core import TaskInfo
+from medtuned_core.evaluate.generate import budget
+from medtuned_core.evaluate.runner import make_jobs
+
+
+class Words:
+    """A backend stand-in whose tokens are words."""
+
+    @staticmethod
+    def count_tokens(texts):
+        return [len(t.split()) for t in texts]
+
+
+ROW = {"task": "t", "id": "1", "instruction": "Answer yes, no or maybe.", "input": "x", "output": "yes", "choices": ["yes", "no", "maybe"]}
+
+
+@pytest.mark.parametrize(("floor", "cap", "expected"), [(0, 512, budget(1)), (128, 512, 128), (128, 64, 64), (4, 512, budget(1))])
+def test_the_task_budget_is_a_floor_within_the_cap(floor, cap, expected):
+    (job,) = make_jobs(Words(), [ROW], "generate", cap, floor=floor)
+    assert job.method == "generate" and job.max_new_tokens == expected
+
+
+def test_score_mode_ranks_choices_whatever_the_budget():
+    (job,) = make_jobs(Words(), [ROW], "score", 512, floor=128)
+    assert job.method == "rank"
+
+
+def test_the_budget_is_task_metadata_shown_by_describe():
+    info = TaskInfo(name="t", family="qa", description="d", metric="accuracy", splits=("test",), data_folder="T", templates=("x",), max_new_tokens=96)
+    assert info.to_json()["max_new_tokens"] == 96 and not info.problems()
+    assert TaskInfo(
+        name="t", family="qa", description="d", metric="accuracy", splits=("test",), data_folder="T", templates=("x",), max_new_tokens=-1
+    ).problems()
