@@ -4,8 +4,8 @@ built, installed NON-editable into a fresh venv, and the CLI smoke-tested there 
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import tarfile
