@@ -1,4 +1,4 @@
-"""Per-task generation budgets: TaskInfo.max_new_tokens is a floor for generate jobs, within --max-new-tokens."""
+"""Per-task generation budgets: TaskInfo.max_new_tokens is a floor for generate requests, within --max-new-tokens."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import pytest
 
 from medtuned_core import TaskInfo
 from medtuned_core.evaluate.generate import budget
-from medtuned_core.evaluate.runner import make_jobs
+from medtuned_core.evaluate.runner import make_requests
 
 
 class Words:
     """A backend stand-in whose tokens are words."""
+
+    capabilities = frozenset({"generate", "rank", "tag"})
 
     @staticmethod
     def count_tokens(texts):
@@ -22,13 +24,13 @@ ROW = {"task": "t", "id": "1", "instruction": "Answer yes, no or maybe.", "input
 
 @pytest.mark.parametrize(("floor", "cap", "expected"), [(0, 512, budget(1)), (128, 512, 128), (128, 64, 64), (4, 512, budget(1))])
 def test_the_task_budget_is_a_floor_within_the_cap(floor, cap, expected):
-    (job,) = make_jobs(Words(), [ROW], "generate", cap, floor=floor)
-    assert job.method == "generate" and job.max_new_tokens == expected
+    (request,) = make_requests(Words(), [ROW], "generate", cap, floor=floor)
+    assert request.method == "generate" and request.max_new_tokens == expected
 
 
 def test_score_mode_ranks_choices_whatever_the_budget():
-    (job,) = make_jobs(Words(), [ROW], "score", 512, floor=128)
-    assert job.method == "rank"
+    (request,) = make_requests(Words(), [ROW], "score", 512, floor=128)
+    assert request.method == "rank"
 
 
 def test_the_budget_is_task_metadata_shown_by_describe():
