@@ -42,6 +42,15 @@ class Job:
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
 
 
+def _dtype_identity(model: Any, backend: str, dtype: Any) -> str | None:
+    """The dtype a run computes in, for run.json: ``auto`` as what it resolves to when this process loads the model."""
+    if backend == "hf" and isinstance(model, str):
+        from ..models import dtype_name
+
+        return dtype_name(dtype)
+    return None if dtype is None else str(dtype)
+
+
 def choose_method(row: Mapping[str, Any], mode: str) -> tuple[str, TaggingHint | None, list[str] | None]:
     if mode == "score":
         if isinstance(row.get("tagging"), Mapping):
@@ -209,7 +218,7 @@ def evaluate(
         "lookahead": (0 if tagging == "incremental" else lookahead) if mode == "score" else None,
         "max_passes": max_passes if mode == "score" else None,
         "max_new_tokens": max_new_tokens,
-        "dtype": None if dtype is None else str(dtype),
+        "dtype": _dtype_identity(model, backend, dtype),
         "tasks": [t.name for t in selected],
         "limit": limit,
         "data_dir": str(data_dir),
