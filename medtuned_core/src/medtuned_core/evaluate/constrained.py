@@ -430,7 +430,9 @@ def _model_labels(row: _Row, checks: list[_Check], choices: list[int]) -> dict[i
     return out
 
 
-def _apply(row: _Row, chunk: list[int], checks: list[_Check], choices: list[int], start: int, state: CachedBatch, index: int, guesser: Guesser) -> tuple[int, bool]:
+def _apply(
+    row: _Row, chunk: list[int], checks: list[_Check], choices: list[int], start: int, state: CachedBatch, index: int, guesser: Guesser
+) -> tuple[int, bool]:
     """Keep the agreeing prefix of this pass, fix the first disagreement, refresh the guesses.
 
     Returns ``(guesses accepted, whether one was rejected)``."""
