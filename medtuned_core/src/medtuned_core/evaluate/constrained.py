@@ -361,14 +361,16 @@ class _Row:
 
 
 GROWTH_CAP = 64  # an unbounded row that doubled past this guesses without a bound again
+MIN_DEPTH = 1  # after a rejection still guess the next choice: the model's own choice there (self-speculation)
 
 
 def next_depth(depth: int | None, accepted: int, rejected: bool, lookahead: int | None) -> int | None:
-    """Guesses for a row's next pass: as many as held when one was rejected, twice as many when all held."""
+    """Guesses for a row's next pass: as many as held when one was rejected (at least ``MIN_DEPTH``), twice as
+    many when all held."""
     if lookahead == 0:
         return 0
     if rejected:
-        depth = accepted
+        depth = max(accepted, MIN_DEPTH)
     elif depth is not None:
         depth = 2 * depth + 1
         if lookahead is None and depth > GROWTH_CAP:
