@@ -228,7 +228,7 @@ def brief_training(model, tokenizer, root: Path, registry, steps: int, out: Path
 
     rows = []
     for task in ("synth-untyped", "synth-typed", "synth-label", "synth-choice"):
-        for row in render_split(registry.tasks[task], root, "train", registry=registry):
+        for row in render_split(registry, registry.tasks[task], root, "train"):
             rows.append({k: row[k] for k in ("instruction", "input", "output", "task")} | {"template_id": "builtin:0", "id": f"{task}-{row.get('id')}"})
     base = out / "tiny-base"
     model.save_pretrained(base)
@@ -259,11 +259,18 @@ def time_eval(backend, task: str, root: Path, split: str, mode: str, limit: int 
     return {"ex_s": result["examples_per_s"], "score": result["score"], "metric": result["metric"], "passes": sum(passes) / len(passes) if passes else None}
 
 
-def compare_modes(label: str, make_backend, tasks: list[str], root: Path, split: str, limit: int | None, registry, out: Path, batch_size: int) -> list[dict]:
+def compare_modes(
+    label: str, make_backend, tasks: list[str], root: Path, split: str, limit: int | None, registry, out: Path, batch_size: int, repeats: int = 1
+) -> list[dict]:
+    """Generate vs score per task, alternated ``repeats`` times (the best rate of each: a short run on a shared
+    machine is slowed by whatever else ran in the same second, never sped up)."""
     results = []
     for task in tasks:
-        gen = time_eval(make_backend(), task, root, split, "generate", limit, registry, out / label / task / "generate", batch_size)
-        score = time_eval(make_backend(), task, root, split, "score", limit, registry, out / label / task / "score", batch_size)
+        runs: dict[str, list[dict[str, Any]]] = {"generate": [], "score": []}
+        for _ in range(repeats):
+            for mode in runs:
+                runs[mode].append(time_eval(make_backend(), task, root, split, mode, limit, registry, out / label / task / mode, batch_size))
+        gen, score = (max(runs[mode], key=lambda r: r["ex_s"]) for mode in ("generate", "score"))
         ratio = score["ex_s"] / gen["ex_s"] if gen["ex_s"] else float("inf")
         passes = f"  {score['passes']:.1f} passes/row" if score["passes"] is not None else ""
         print(
@@ -273,6 +280,47 @@ def compare_modes(label: str, make_backend, tasks: list[str], root: Path, split:
         )
         results.append({"model": label, "task": task, "generate": gen, "score": score, "ratio": ratio})
     return results
+
+
+def dtype_agreement(args, model_name: str, out: Path) -> None:
+    """The same seeded NCBI-disease sample in score mode with fp32 and with bf16 weights: F1 and identical answers."""
+    import torch
+
+    from medtuned_core.evaluate import evaluate
+    from medtuned_core.evaluate.backend import HFBackend
+    from medtuned_core.models import load_model_and_tokenizer
+    from medtuned_core.plugins import get_registry
+
+    registry = get_registry()
+    answers, figures = {}, {}
+    for dtype in (torch.float32, torch.bfloat16):
+        model, tokenizer = load_model_and_tokenizer(model_name, dtype=dtype)
+        folder = out / "agreement" / str(dtype).replace("torch.", "")
+        metrics = evaluate(
+            HFBackend(model, tokenizer, model_name=model_name),
+            ["ncbi-disease"],
+            args.data_dir,
+            "test",
+            folder,
+            "score",
+            args.agreement_limit,
+            registry=registry,
+            batch_size=args.batch_size,
+            progress=False,
+            overwrite=True,
+        )
+        result = metrics["tasks"]["ncbi-disease"]
+        figures[dtype] = (result["score"], (result.get("strict") or {}).get("f1"), result["examples_per_s"])
+        rows = [json.loads(line) for line in (folder / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+        answers[dtype] = {r["id"]: r["prediction"] for r in rows}
+    (f32, s32, r32), (f16, s16, r16) = figures[torch.float32], figures[torch.bfloat16]
+    same = sum(answers[torch.bfloat16][k] == v for k, v in answers[torch.float32].items()) / len(answers[torch.float32])
+    strict = f", strict F1 {s32:.4f} vs {s16:.4f}" if s32 is not None and s16 is not None else ""
+    print(
+        f"\n== bf16 vs fp32 answers: {model_name}, ncbi-disease, {args.agreement_limit} seeded test sentences, score mode ==\n"
+        f"F1 fp32 {f32:.4f} bf16 {f16:.4f} (difference {f16 - f32:+.4f}){strict}; identical answers {same:.1%}; "
+        f"{r32:.3f} vs {r16:.3f} ex/s ({r16 / r32:.2f}x)  {load()}"
+    )
 
 
 def run_eval(args) -> None:
@@ -292,13 +340,15 @@ def run_eval(args) -> None:
         f"invented tasks, {args.synthetic_limit} test rows each; tiny Llama (hidden 128, 4 layers) =="
     )
     model, tokenizer = tiny_model_and_tokenizer()
-    results = compare_modes("tiny zero-shot", lambda: HFBackend(model, tokenizer, model_name="tiny"), tasks, root, "test", None, registry, out, args.batch_size)
+    results = compare_modes(
+        "tiny zero-shot", lambda: HFBackend(model, tokenizer, model_name="tiny"), tasks, root, "test", None, registry, out, args.batch_size, args.repeats
+    )
     if args.tiny_train_steps:
         exported = brief_training(model, tokenizer, root, registry, args.tiny_train_steps, out)
         trained, trained_tok = load_model_and_tokenizer(str(exported), dtype=torch.float32)
         label = f"tiny trained {args.tiny_train_steps} steps"
         results += compare_modes(
-            label, lambda: HFBackend(trained, trained_tok, model_name="tiny-trained"), tasks, root, "test", None, registry, out, args.batch_size
+            label, lambda: HFBackend(trained, trained_tok, model_name="tiny-trained"), tasks, root, "test", None, registry, out, args.batch_size, args.repeats
         )
     if args.data_dir is not None:
         from medtuned_core.plugins import get_registry
@@ -320,6 +370,8 @@ def run_eval(args) -> None:
                 out,
                 args.batch_size,
             )
+    if args.data_dir is not None and args.agreement_limit:
+        dtype_agreement(args, str(args.finetuned or args.eval_model), out)
     (out / "eval_results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     slower = [r for r in results if r["ratio"] < 1]
     print(f"score mode slower than generation in {len(slower)} of {len(results)} cases" + (f": {[(r['model'], r['task']) for r in slower]}" if slower else ""))
@@ -338,11 +390,13 @@ def main() -> int:
     ap.add_argument("--loss-steps", type=int, default=0, help="also run the loss-curve check for this many steps (the issue's check: 100)")
     ap.add_argument("--loss-lr", type=float, default=2e-4, help="learning rate of the loss check (the demo's)")
     ap.add_argument("--synthetic-limit", type=int, default=48, help="test rows per invented task")
+    ap.add_argument("--repeats", type=int, default=3, help="generate/score alternations per invented task (the best of each is shown)")
     ap.add_argument("--tiny-train-steps", type=int, default=300, help="brief training of the tiny model (0: zero-shot only)")
     ap.add_argument("--tiny-train-rows", type=int, default=2000)
     ap.add_argument("--eval-model", default="smollm2-135m", help="model for the real tasks (with --data-dir)")
     ap.add_argument("--finetuned", type=Path, default=None, help="a fine-tuned export for the real tasks too")
     ap.add_argument("--eval-limit", type=int, default=32, help="seeded test rows per real task")
+    ap.add_argument("--agreement-limit", type=int, default=0, help="NCBI sentences for the bf16-vs-fp32 answer check (the issue's: 200)")
     ap.add_argument("--dtype", default="auto", help="dtype of the real-task models (auto: bf16 on CPUs with bf16 instructions)")
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--out", default=None)

@@ -49,7 +49,7 @@ class HFBackend:
         width_quantile: float | None = None,
         chunk_tokens: int | str | None = "auto",
         learn_words: bool = True,
-        adaptive: bool = True,
+        adaptive: bool = False,
     ) -> None:
         from ..models import ensure_pad_token
 

@@ -492,7 +492,7 @@ def tag_batch(
     pad_id: int = 0,
     width_quantile: float | None = None,
     chunk_tokens: int | None = None,
-    adaptive: bool = True,
+    adaptive: bool = False,
 ) -> list[TagOutcome]:
     """Constrained greedy labels for a batch of rows (see the module docstring for ``lookahead``).
 
