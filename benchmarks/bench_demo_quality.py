@@ -28,17 +28,10 @@ from typing import Any
 
 from rich.console import Console
 
-from medtuned_core.demo.compare import EXTRA_FIGURES
+from medtuned_core.demo.compare import EXTRA_FIGURES, _lookup
 from medtuned_core.demo.runner import run_demo
 
 NER_TASK, CHOICE_TASK = "ncbi-disease", "gad"
-
-
-def _lookup(result: dict[str, Any], path: str) -> Any:
-    value: Any = result
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
 
 
 def figure_paths(result: dict[str, Any]) -> dict[str, str]:

@@ -48,22 +48,25 @@ def load() -> str:
 # ---- matmul peak -----------------------------------------------------------------------------------------------
 
 
-def matmul_peak(n: int, seconds: float = 2.0) -> dict[str, float]:
-    """GFLOP/s of ``[4096, n] @ [n, n]`` in bf16 and fp32, best of interleaved rounds (wall clock)."""
+def matmul_peak(n: int, threads: int, seconds: float = 2.0) -> dict[str, float]:
+    """GFLOP/s of ``[4096, n] @ [n, n]`` in bf16 and fp32, best of interleaved rounds: by the wall clock (``bf16``,
+    ``fp32``) and per second of CPU time times the threads (``bf16-cpu``, ``fp32-cpu``: what the cores do while they
+    run, an estimate of the idle machine's rate when other jobs take turns on them)."""
     import torch
 
     operands = {name: (torch.randn(4096, n, dtype=dt), torch.randn(n, n, dtype=dt)) for name, dt in (("bf16", torch.bfloat16), ("fp32", torch.float32))}
-    best = dict.fromkeys(operands, 0.0)
+    best = {key: 0.0 for name in operands for key in (name, f"{name}-cpu")}
     flops = 2 * 4096 * n * n
     end = time.perf_counter() + seconds * 2
     while time.perf_counter() < end:
         for name, (a, b) in operands.items():
             a @ b
-            started, calls = time.perf_counter(), 0
+            started, cpu, calls = time.perf_counter(), time.process_time(), 0
             while calls < 3 or time.perf_counter() - started < 0.1:
                 a @ b
                 calls += 1
             best[name] = max(best[name], flops * calls / (time.perf_counter() - started) / 1e9)
+            best[f"{name}-cpu"] = max(best[f"{name}-cpu"], flops * calls / max(time.process_time() - cpu, 1e-9) * threads / 1e9)
     return best
 
 
@@ -79,11 +82,12 @@ def training_rows(data_dir: Path | None, n: int) -> list[dict[str, Any]]:
     from importlib import resources
 
     from medtuned_core.build import build_mix, load_spec
+    from medtuned_core.plugins import get_registry
     from medtuned_core.train.data import read_rows
 
     out = Path(tempfile.mkdtemp(prefix="bench_perf_mix_")) / "mix"
     spec = load_spec(resources.files("medtuned_core.demo").joinpath("mix.toml"))
-    build_mix(spec, data_dir, out, allow_missing=True, force=True, write_dataset=False, console=None)
+    build_mix(spec, data_dir, out, registry=get_registry(), allow_missing=True, force=True, write_dataset=False, console=None)
     return read_rows(out / "train.jsonl")[:n]
 
 
@@ -124,8 +128,8 @@ class TrainPath:
         if timed:
             self.tokens, self.wall, self.cpu, self.steps = self.tokens + n, self.wall + wall, self.cpu + cpu, self.steps + 1
             self.best = max(self.best, n / wall)
-        self.losses.append(float(loss))
-        return float(loss)
+        self.losses.append(float(loss.detach()))
+        return self.losses[-1]
 
 
 def plan(examples, rows: int, tokens: int, seed: int = 42) -> list[list[int]]:
@@ -152,39 +156,54 @@ def run_training(args, peaks: dict[str, float]) -> None:
         "bf16-8rows": TrainPath("bf16-8rows", base, tokenizer, weights="bf16", autocast=False, master=True, label_positions=True),
         "fp32": TrainPath("fp32", base, tokenizer, weights="fp32", autocast=False, master=False, label_positions=False),
     }
-    paths = {k: v for k, v in paths.items() if k in args.train_paths.split(",")}
+    paths = {k: v for k, v in paths.items() if k in args.train_paths.split(",")} if args.train_steps else {}
     print(
         f"\n== training: {args.model} ({params / 1e6:.0f}M parameters, {flops_per_token / 1e9:.2f} GFLOP per token), {len(examples)} rows of "
         f"{'the demo mix' if args.data_dir else 'toy data'}, {args.threads} threads; {args.train_steps} timed steps per path after 1 warm-up, interleaved =="
     )
-    for i in range(args.train_steps + 1):
+    for i in range(args.train_steps + 1 if paths else 0):
         for name, path in paths.items():
             batches = large if name.endswith("8rows") else small
             path.step([feats[j] for j in batches[i % len(batches)]], timed=i > 0)
     today = paths.get("today")
-    print(f"{'path':12s} {'tokens/s':>9s} {'best':>7s} {'cpu-tok/s':>9s} {'TFLOP/s':>8s} {'bf16 peak':>9s} {'fp32 peak':>9s} {'vs today':>8s}   {load()}")
-    for name, path in paths.items():
-        rate = path.tokens / path.wall
-        cpu_rate = path.tokens / (path.cpu / args.threads)  # tokens per second of the cores this process used
-        tflops = rate * flops_per_token / 1e12
-        ratio = f"{rate / (today.tokens / today.wall):.2f}x" if today else "—"
-        print(
-            f"{name:12s} {rate:9.1f} {path.best:7.1f} {cpu_rate:9.1f} {tflops:8.3f} {tflops * 1e3 / peaks['bf16']:8.1%} {tflops * 1e3 / peaks['fp32']:9.1%} {ratio:>8s}"
-        )
+    if paths:
+        print_training(paths, today, peaks, flops_per_token, args.threads)
     if args.loss_steps:
         loss_check(args, base, tokenizer, feats, examples)
 
 
+def print_training(paths: dict[str, TrainPath], today: TrainPath | None, peaks: dict[str, float], flops_per_token: float, threads: int) -> None:
+    print("wall clock (tokens/s, best step, TFLOP/s and its share of the wall-clock peaks) | CPU time x threads (the same against the CPU-time peaks)")
+    print(
+        f"{'path':12s} {'tokens/s':>9s} {'best':>7s} {'TFLOP/s':>8s} {'bf16 pk':>8s} {'fp32 pk':>8s} {'vs today':>8s} | "
+        f"{'tokens/s':>9s} {'TFLOP/s':>8s} {'bf16 pk':>8s} {'fp32 pk':>8s} {'vs today':>8s}   {load()}"
+    )
+    for name, path in paths.items():
+        rate = path.tokens / path.wall
+        cpu_rate = path.tokens / (path.cpu / threads)  # tokens per second of the cores this process used
+        tflops, cpu_tflops = rate * flops_per_token / 1e12, cpu_rate * flops_per_token / 1e12
+        ratio = f"{rate / (today.tokens / today.wall):.2f}x" if today else "-"
+        cpu_ratio = f"{cpu_rate / (today.tokens / (today.cpu / threads)):.2f}x" if today else "-"
+        print(
+            f"{name:12s} {rate:9.1f} {path.best:7.1f} {tflops:8.3f} {tflops * 1e3 / peaks['bf16']:8.1%} {tflops * 1e3 / peaks['fp32']:8.1%} {ratio:>8s} | "
+            f"{cpu_rate:9.1f} {cpu_tflops:8.3f} {cpu_tflops * 1e3 / peaks['bf16-cpu']:8.1%} {cpu_tflops * 1e3 / peaks['fp32-cpu']:8.1%} {cpu_ratio:>8s}"
+        )
+
+
 def loss_check(args, base, tokenizer, feats, examples) -> None:
     """The same batches through fp32, autocast, bf16 + fp32 master weights and plain bf16 AdamW."""
-    batches = plan(examples, 2, 512, seed=7)
-    paths = [
-        TrainPath("fp32", base, tokenizer, weights="fp32", autocast=False, master=False, label_positions=True, lr=args.loss_lr),
-        TrainPath("autocast", base, tokenizer, weights="fp32", autocast=True, master=False, label_positions=True, lr=args.loss_lr),
-        TrainPath("bf16+master", base, tokenizer, weights="bf16", autocast=False, master=True, label_positions=True, lr=args.loss_lr),
-        TrainPath("bf16-plain", base, tokenizer, weights="bf16", autocast=False, master=False, label_positions=True, lr=args.loss_lr),
-    ]
-    print(f"\n== loss check: {args.loss_steps} steps of 2 rows (<= 512 tokens), lr {args.loss_lr:g} constant, the same batches for every path ==")
+    batches = plan(examples, 2, args.loss_tokens, seed=7)
+    settings = {
+        "fp32": {"weights": "fp32", "autocast": False, "master": False},
+        "autocast": {"weights": "fp32", "autocast": True, "master": False},
+        "bf16+master": {"weights": "bf16", "autocast": False, "master": True},
+        "bf16-plain": {"weights": "bf16", "autocast": False, "master": False},
+    }
+    names = ["fp32", *(n for n in args.loss_paths.split(",") if n in settings and n != "fp32")]
+    paths = [TrainPath(n, base, tokenizer, **settings[n], label_positions=True, lr=args.loss_lr) for n in names]
+    print(
+        f"\n== loss check: {args.loss_steps} steps of up to 2 rows (<= {args.loss_tokens} tokens), lr {args.loss_lr:g} constant, the same batches for every path =="
+    )
     for i in range(args.loss_steps):
         for path in paths:
             path.step([feats[j] for j in batches[i % len(batches)]], timed=False)
@@ -388,6 +407,8 @@ def main() -> int:
     ap.add_argument("--train-steps", type=int, default=6, help="timed steps per training path")
     ap.add_argument("--train-paths", default="today,bf16,bf16-8rows,fp32")
     ap.add_argument("--loss-steps", type=int, default=0, help="also run the loss-curve check for this many steps (the issue's check: 100)")
+    ap.add_argument("--loss-paths", default="autocast,bf16+master,bf16-plain", help="paths of the loss check beside fp32")
+    ap.add_argument("--loss-tokens", type=int, default=512, help="token budget of a loss-check batch")
     ap.add_argument("--loss-lr", type=float, default=2e-4, help="learning rate of the loss check (the demo's)")
     ap.add_argument("--synthetic-limit", type=int, default=48, help="test rows per invented task")
     ap.add_argument("--repeats", type=int, default=3, help="generate/score alternations per invented task (the best of each is shown)")
@@ -413,16 +434,19 @@ def main() -> int:
     print(
         f"torch {torch.__version__}, {os.cpu_count()} CPUs, torch CPU capability {torch.backends.cpu.get_cpu_capability()}, bf16 instructions: {cpu_bf16_support() or 'none'}; {load()}"
     )
-    peaks = {"bf16": float("nan"), "fp32": float("nan")}
+    peaks = {key: float("nan") for key in ("bf16", "fp32", "bf16-cpu", "fp32-cpu")}
     if sections & {"peak", "train"}:
         from transformers import AutoConfig
 
         from medtuned_core.models import resolve_model
 
         hidden = AutoConfig.from_pretrained(resolve_model(args.model)).hidden_size
-        peaks = matmul_peak(hidden)
+        peaks = matmul_peak(hidden, args.threads)
         print(f"\n== matmul peak (4096x{hidden} by {hidden}x{hidden}, {args.threads} threads, best round) ==")
-        print(f"bf16 {peaks['bf16']:.0f} GFLOP/s   fp32 {peaks['fp32']:.0f} GFLOP/s   bf16/fp32 {peaks['bf16'] / peaks['fp32']:.2f}x   {load()}")
+        print(
+            f"wall clock: bf16 {peaks['bf16']:.0f} GFLOP/s   fp32 {peaks['fp32']:.0f} GFLOP/s   bf16/fp32 {peaks['bf16'] / peaks['fp32']:.2f}x   {load()}\n"
+            f"CPU time x threads: bf16 {peaks['bf16-cpu']:.0f} GFLOP/s   fp32 {peaks['fp32-cpu']:.0f} GFLOP/s   bf16/fp32 {peaks['bf16-cpu'] / peaks['fp32-cpu']:.2f}x"
+        )
     if "train" in sections:
         run_training(args, peaks)
     if "eval" in sections:
