@@ -200,13 +200,16 @@ def loss_check(args, base, tokenizer, feats, examples) -> None:
         "bf16-plain": {"weights": "bf16", "autocast": False, "master": False},
     }
     names = ["fp32", *(n for n in args.loss_paths.split(",") if n in settings and n != "fp32")]
-    paths = [TrainPath(n, base, tokenizer, **settings[n], label_positions=True, lr=args.loss_lr) for n in names]
     print(
         f"\n== loss check: {args.loss_steps} steps of up to 2 rows (<= {args.loss_tokens} tokens), lr {args.loss_lr:g} constant, the same batches for every path =="
     )
-    for i in range(args.loss_steps):
-        for path in paths:
+    paths = []
+    for name in names:  # one path at a time (the losses do not depend on timing): one model copy in memory
+        path = TrainPath(name, base, tokenizer, **settings[name], label_positions=True, lr=args.loss_lr)
+        for i in range(args.loss_steps):
             path.step([feats[j] for j in batches[i % len(batches)]], timed=False)
+        path.model = path.optimizer = None
+        paths.append(path)
     window = 10
     print(f"{'steps':>9s} " + " ".join(f"{p.name:>12s}" for p in paths) + "   (mean loss per window; last column pairs: difference to fp32)")
     ref = paths[0].losses
