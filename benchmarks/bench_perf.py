@@ -345,7 +345,7 @@ def dtype_agreement(args, model_name: str, out: Path) -> None:
     )
 
 
-def run_eval(args) -> None:
+def synthetic_eval(args, out: Path) -> list[dict]:
     import torch
     from synthetic_tasks import SyntheticPlugin, write_corpus
 
@@ -353,7 +353,6 @@ def run_eval(args) -> None:
     from medtuned_core.models import load_model_and_tokenizer
     from medtuned_core.plugins import make_registry
 
-    out = Path(args.out)
     root = write_corpus(out / "synthetic", n_test=args.synthetic_limit, n_train=args.tiny_train_rows)
     registry = make_registry([SyntheticPlugin()], autoload=False)
     tasks = ["synth-untyped", "synth-typed", "synth-label", "synth-choice"]
@@ -372,6 +371,18 @@ def run_eval(args) -> None:
         results += compare_modes(
             label, lambda: HFBackend(trained, trained_tok, model_name="tiny-trained"), tasks, root, "test", None, registry, out, args.batch_size, args.repeats
         )
+    return results
+
+
+def run_eval(args) -> None:
+
+    from medtuned_core.evaluate.backend import HFBackend
+    from medtuned_core.models import load_model_and_tokenizer
+
+    out = Path(args.out)
+    results: list[dict] = []
+    if args.synthetic_limit:
+        results += synthetic_eval(args, out)
     if args.data_dir is not None:
         from medtuned_core.plugins import get_registry
 
@@ -413,7 +424,7 @@ def main() -> int:
     ap.add_argument("--loss-paths", default="autocast,bf16+master,bf16-plain", help="paths of the loss check beside fp32")
     ap.add_argument("--loss-tokens", type=int, default=512, help="token budget of a loss-check batch")
     ap.add_argument("--loss-lr", type=float, default=2e-4, help="learning rate of the loss check (the demo's)")
-    ap.add_argument("--synthetic-limit", type=int, default=48, help="test rows per invented task")
+    ap.add_argument("--synthetic-limit", type=int, default=48, help="test rows per invented task (0: skip them)")
     ap.add_argument("--repeats", type=int, default=3, help="generate/score alternations per invented task (the best of each is shown)")
     ap.add_argument("--tiny-train-steps", type=int, default=300, help="brief training of the tiny model (0: zero-shot only)")
     ap.add_argument("--tiny-train-rows", type=int, default=2000)
