@@ -106,7 +106,9 @@ def resolve_precision(precision: str) -> str:
     """``auto`` -> bf16 on a GPU with bf16, fp16 on other GPUs, fp32 on CPU."""
     if precision != "auto":
         if precision == "fp16" and not dist_utils.has_cuda():
-            raise MedTunedError("precision=fp16 needs a GPU; on CPU use fp32 (auto) or bf16 (autocast, fast on CPUs with AVX512-BF16/AMX)")
+            raise MedTunedError(
+                "precision=fp16 needs a GPU; on CPU use fp32 (auto) or bf16 (bf16 weights with fp32 master weights, fast on CPUs with AVX512-BF16/AMX)"
+            )
         return precision
     import torch
 
