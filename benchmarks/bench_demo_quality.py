@@ -166,7 +166,10 @@ def main() -> None:
             train_overrides={"seed": seeds[k]},
         )
         work = Path(result["out"])
-        summary = json.loads((work / "run" / "metrics.json").read_text(encoding="utf-8"))["summary"]
+        metrics = json.loads((work / "run" / "metrics.json").read_text(encoding="utf-8"))
+        summary = metrics["summary"]
+        rates = [e["train_tokens_per_second"] for e in metrics.get("log_history", []) if isinstance(e.get("train_tokens_per_second"), int | float)]
+        summary.setdefault("train_tokens_per_second", rates[-1] if rates else float("nan"))  # the Trainer's last logged rate
         runs.append({"work": work, "result": result, "summary": summary, "seed": seeds[k], "wall": time.perf_counter() - clock})
 
     print(f"\n== quality benchmark: {args.runs} run(s), {args.minutes:g}-minute fine-tune, {args.limit} seeded test rows per task, {args.mode} mode ==")
