@@ -63,7 +63,12 @@ def test_every_algorithm_equals_the_oracle(seed):
     expected = [oracle(model, p) for p in plans]
     assert len({tuple(e) for e in expected}) > 1, "a degenerate model would not test much"
     for lookahead in (0, 1, 3, None):
-        for prefixes, cut in ((None, {}), (PrefixCache(), {"width_quantile": 0.5}), (PrefixCache(), {"chunk_tokens": 7})):
+        for prefixes, cut in (
+            (None, {}),
+            (PrefixCache(), {"width_quantile": 0.5}),
+            (PrefixCache(), {"chunk_tokens": 7}),
+            (PrefixCache(), {"chunk_tokens": 7, "adaptive": True}),
+        ):
             out = tag_batch(model, plans, lookahead=lookahead, prefixes=prefixes, tokenizer=helpers.tokenizer(), pad_id=helpers.tokenizer().pad_token_id, **cut)
             assert [o.labels for o in out] == expected, (lookahead, prefixes is not None, cut)
             assert all(o.exact for o in out)
@@ -158,3 +163,43 @@ def test_common_prefix_length():
     assert common_prefix_length([]) == 0
     assert instruction_block(format_prompt("Do it.", "text")) == "### Instruction:\nDo it.\n\n### Input:\n"
     assert instruction_block(format_prompt("Do it.")) == ""
+
+
+TYPES = ("drug", "dose", "organ", "finding", "test", "gene", "cell", "device", "lab", "time", "route", "scan", "sign", "unit", "site", "risk")
+TYPED = ("O", *(f"{p}-{t}" for t in TYPES for p in "BIES"))  # 65 labels, most of them several tokens long
+
+
+def test_65_typed_labels_are_exact_and_self_speculation_saves_passes():
+    model = helpers.model(seed=4, dtype=torch.float64)
+    plans = plans_for(sentences(4, seed=11, longest=7), labels=TYPED)
+    assert max(len(ids) for line in plans[0].lines for ids in line.ids.values()) > 2
+    expected = [oracle(model, p) for p in plans]
+    runs = {}
+    for name, options in {"incremental": {"lookahead": 0}, "verify": {}, "adaptive": {"adaptive": True}, "chunked": {"chunk_tokens": 9}}.items():
+        out = tag_batch(model, plans, prefixes=PrefixCache(), tokenizer=helpers.tokenizer(), **options)
+        assert [o.labels for o in out] == expected, name
+        runs[name] = sum(o.passes for o in out)
+    assert runs["verify"] < runs["incremental"]
+
+
+def test_adaptive_depth_follows_the_guesses():
+    from medtuned_core.evaluate.constrained import MIN_DEPTH, next_depth
+
+    assert next_depth(None, 3, True, None) == 3  # as far as the guesses held
+    assert next_depth(5, 0, True, None) == MIN_DEPTH  # still one self-speculated guess after a miss
+    assert next_depth(2, 2, False, None) == 5 and next_depth(40, 40, False, None) is None  # grows back to unbounded
+    assert next_depth(2, 2, False, 3) == 3 and next_depth(None, 9, False, 4) == 4  # never past lookahead
+    assert next_depth(7, 1, True, 0) == 0  # lookahead 0 is incremental decoding
+
+
+def test_line_memo_gives_the_same_plans_and_is_reused():
+    tok = helpers.tokenizer()
+    sents = sentences(6, seed=12, longest=8)
+    memo: dict = {}
+    fresh = plans_for(sents, labels=TYPED)
+    shared = [plan_tagging(tok, p.prompt, p.hint, memo) for p in fresh]
+    assert [[line.ids for line in p.lines] for p in shared] == [[line.ids for line in p.lines] for p in fresh]
+    words = {(i > 0, w) for s in sents for i, w in enumerate(s)}
+    assert len(memo) == len(words)  # one entry per word (first line or not), whatever the number of rows
+    again = plan_tagging(tok, fresh[0].prompt, fresh[0].hint, memo)
+    assert {id(line) for line in again.lines} <= {id(trie) for trie in memo.values()}  # reused, not rebuilt

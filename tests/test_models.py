@@ -75,7 +75,27 @@ def test_missing_pad_token_falls_back_to_eos(tmp_path: Path) -> None:
 def test_unknown_dtype_is_rejected() -> None:
     with pytest.raises(MedTunedError, match="unknown dtype"):
         models.as_torch_dtype("float7")
-    assert models.as_torch_dtype("auto") == torch.float32  # CPU
+    expected = torch.bfloat16 if models.cpu_bf16_support() else torch.float32  # CPU
+    assert models.as_torch_dtype("auto") == expected
+    assert models.as_torch_dtype("auto", for_training=True) == torch.float32
+    assert models.dtype_name(None) == str(expected).replace("torch.", "") and models.dtype_name("fp32") == "float32"
+
+
+@pytest.mark.parametrize(
+    ("flags", "capability", "expected"),
+    [
+        ("fpu sse avx2 avx512f avx512_bf16 amx_tile amx_bf16", "AVX512", "amx_bf16"),
+        ("fpu sse avx2 avx512f avx512_bf16", "AVX512", "avx512_bf16"),
+        ("fpu sse avx2 fma", "AVX2", None),
+        ("fpu avx512f avx512_bf16", "AVX2", None),  # torch's dispatch does not reach AVX-512 here: no oneDNN bf16 kernels
+    ],
+)
+def test_cpu_bf16_support_reads_the_flags(tmp_path: Path, monkeypatch, flags: str, capability: str, expected) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nvendor_id\t: Test\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: {flags}\n", encoding="utf-8")
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
+    assert models.cpu_bf16_support(cpuinfo) == expected
+    assert models.cpu_bf16_support(tmp_path / "missing") is None
 
 
 def test_failed_conversion_leaves_no_folder(tmp_path: Path) -> None:

@@ -49,8 +49,10 @@ def run_demo(
     eval_limit: int | None = None,
     console: Any,
     registry: Registry | None = None,
+    train_overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run every stage into ``out/<profile>/``; returns the before/after comparison."""
+    """Run every stage into ``out/<profile>/``; returns the before/after comparison. ``train_overrides`` change
+    training settings of the plan (e.g. ``{"seed": 43}`` for repeated runs)."""
     from ..build import build_mix, load_spec
     from ..evaluate import evaluate
     from ..evaluate.compare import console_tables
@@ -99,7 +101,13 @@ def run_demo(
     before = run_eval(base_model, "eval-before")
 
     console.rule("3/4 fine-tune on the CPU")
-    overrides = {**plan["train"], "threads": threads, **({"max_steps": max_steps} if max_steps else {}), **({"max_minutes": minutes} if minutes else {})}
+    overrides = {
+        **plan["train"],
+        "threads": threads,
+        **({"max_steps": max_steps} if max_steps else {}),
+        **({"max_minutes": minutes} if minutes else {}),
+        **(train_overrides or {}),
+    }
     flags = {"model": base_model, "data": str(work / "data"), "out": str(work / "run"), "resume": (work / "run").exists()}
     config = make_config("quick", overrides=overrides, flags=flags)
     exported = train(config)

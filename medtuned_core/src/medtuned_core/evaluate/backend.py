@@ -57,6 +57,7 @@ class HFBackend:
         width_quantile: float | None = None,
         chunk_tokens: int | str | None = "auto",
         learn_words: bool = True,
+        adaptive: bool = False,
     ) -> None:
         from ..models import ensure_pad_token
 
@@ -75,6 +76,8 @@ class HFBackend:
             chunk_tokens = CPU_CHUNK_TOKENS if next(model.parameters()).device.type == "cpu" else None
         self.chunk_tokens = chunk_tokens
         self.learn_words = learn_words
+        self.adaptive = adaptive  # per-row guess depth (constrained.next_depth); False: fixed-depth verify, for comparison
+        self.line_memo: dict = {}  # each word's line ids under every label, shared by the rows (plan_tagging)
         self.guessers: dict[str, Guesser] = {}  # per task: what the model answered so far guides the next guesses
 
     @classmethod
@@ -103,7 +106,7 @@ class HFBackend:
         return rank_batch(self.model, self.tokenizer, prompts, choices, prefixes=self.prefixes, pad_id=self.pad_id, max_rows=max(len(prompts), 1) * 2)
 
     def tag(self, requests: Sequence[Request], key: str = "") -> list[TagOutcome]:
-        plans = [plan_tagging(self.tokenizer, r.prompt, _hint(r)) for r in requests]
+        plans = [plan_tagging(self.tokenizer, r.prompt, _hint(r), self.line_memo) for r in requests]
         guesser = self.guessers.setdefault(key, Guesser(use_words=self.learn_words))
         return tag_batch(
             self.model,
@@ -116,6 +119,7 @@ class HFBackend:
             pad_id=self.pad_id,
             width_quantile=self.width_quantile,
             chunk_tokens=self.chunk_tokens,
+            adaptive=self.adaptive,
         )
 
 

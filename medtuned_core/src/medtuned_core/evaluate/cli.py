@@ -13,7 +13,12 @@ from ..errors import MedTunedError
 
 model_option = click.option("--model", required=True, help="Model folder, hub id, or the alias smollm2-135m.")
 backend_option = click.option("--backend", type=click.Choice(["hf", "vllm"]), default="hf", show_default=True, help="vllm is optional (GPU).")
-dtype_option = click.option("--dtype", default="auto", show_default=True, help="float32, bfloat16, float16 or auto.")
+dtype_option = click.option(
+    "--dtype",
+    default="auto",
+    show_default=True,
+    help="float32, bfloat16, float16 or auto: bfloat16 on a GPU that has it (else float16) and on a CPU with AMX or AVX-512 BF16, else float32.",
+)
 threads_option = click.option("--threads", type=int, help="torch CPU threads (default: torch's choice).")
 
 

@@ -23,6 +23,14 @@ Every chunk of a batch is padded to the longest one, and on a CPU a padded token
 real one, so a pass can be cut at ``chunk_tokens`` tokens per row (or at a quantile of the rows' chunk
 lengths): a row cut short simply continues in the next pass.
 
+How far a pass guesses adapts per row, like the draft length of speculative decoding: after a pass
+whose guesses were all accepted the row guesses twice as far (within ``lookahead``); after a rejection it
+guesses only as far as the guesses held. A row whose guesses keep failing — a zero-shot model on a task
+with many labels — so falls back to plain incremental decoding (one short call per choice) instead of
+paying a long verification chunk for every single decision, and the guesses it does make come from the
+model's own choices in the same pass (self-speculation: the choice at each later check, made after the
+rejected guess, is the next guess for its line). No answer changes; only the number and length of passes.
+
 ``max_passes`` cuts the search short (inexact: the remaining lines keep the last pass's choices); it
 exists to measure the one- and two-pass teacher-forced shortcuts against the exact methods.
 """
@@ -105,7 +113,14 @@ class TagPlan:
     context_fallbacks: int = 0  # lines whose tokens could not be derived in context (tokenizer merged across the boundary)
 
 
-def plan_tagging(tokenizer: Any, prompt: str, hint: TaggingHint) -> TagPlan:
+LineMemo = dict  # (line template, separator, word, label set) -> LineTrie; see plan_tagging
+
+
+def _encode(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
+    return [list(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]] if texts else []
+
+
+def plan_tagging(tokenizer: Any, prompt: str, hint: TaggingHint, memo: LineMemo | None = None) -> TagPlan:
     """Token ids of every line under every label, as the trainer tokenizes the answer.
 
     Training encodes the prompt (with special tokens) and the answer (without) separately and joins the
@@ -113,28 +128,52 @@ def plan_tagging(tokenizer: Any, prompt: str, hint: TaggingHint) -> TagPlan:
     difference between encoding ``previous line + line`` and ``previous line`` (under any label: BPE
     pre-tokenizers split at the separator, so the label does not matter); the first line is encoded
     alone, as the start of the answer.
+
+    With many labels that is ``words x labels`` encodings a row (65 labels: over a thousand), so a
+    ``memo`` shared across rows keeps each word's lines: a later row encodes every line once, under the
+    first label, and reuses the memo's lines for the word when that one agrees with them (a tokenizer
+    merging across the boundary differently there gets every label encoded afresh).
     """
     prompt_ids = list(tokenizer(prompt)["input_ids"])
     n = len(hint.tokens)
-    line_texts = [[(hint.sep if i else "") + hint.line.format(token=t, label=y) for y in hint.labels] for i, t in enumerate(hint.tokens)]
-    contexts = [""] + [hint.line.format(token=hint.tokens[i - 1], label=hint.labels[0]) for i in range(1, n)]
     if n == 0:
         return TagPlan(hint, prompt, prompt_ids, [], tokenizer.eos_token_id, 0)
-    enc_ctx = tokenizer(contexts, add_special_tokens=False)["input_ids"]
-    enc_joined = tokenizer([contexts[i] + text for i in range(n) for text in line_texts[i]], add_special_tokens=False)["input_ids"]
-    lines, fallbacks, k = [], 0, 0
+    memo = {} if memo is None else memo
+    first = hint.labels[0]
+
+    def text(i: int, label: str) -> str:
+        return (hint.sep if i else "") + hint.line.format(token=hint.tokens[i], label=label)
+
+    def key(i: int) -> tuple[str, str, str, tuple[str, ...]]:
+        return (hint.line, hint.sep if i else "", hint.tokens[i], hint.labels)
+
+    contexts = [""] + [hint.line.format(token=hint.tokens[i - 1], label=first) for i in range(1, n)]
+    ctx_ids = _encode(tokenizer, contexts)
+
+    def in_context(i: int, full: list[int]) -> tuple[int, ...] | None:
+        ctx = ctx_ids[i]
+        return tuple(full[len(ctx) :]) if full[: len(ctx)] == ctx and len(full) > len(ctx) else None
+
+    probes = [in_context(i, full) for i, full in enumerate(_encode(tokenizer, [contexts[i] + text(i, first) for i in range(n)]))]
+    known: dict[int, LineTrie] = {}
     for i in range(n):
-        ctx_ids = list(enc_ctx[i])
-        ids = {}
-        for j, label in enumerate(hint.labels):
-            full = list(enc_joined[k])
-            k += 1
-            if full[: len(ctx_ids)] == ctx_ids and len(full) > len(ctx_ids):
-                ids[label] = tuple(full[len(ctx_ids) :])
-            else:  # the tokenizer merged across the boundary: encode the line alone
-                ids[label] = tuple(tokenizer(line_texts[i][j], add_special_tokens=False)["input_ids"])
+        cached = memo.get(key(i))
+        if probes[i] is not None and cached is not None and cached.ids.get(first) == probes[i]:
+            known[i] = cached
+    todo = [i for i in range(n) if i not in known]
+    joined = iter(_encode(tokenizer, [contexts[i] + text(i, label) for i in todo for label in hint.labels]))
+    fallbacks = 0
+    for i in todo:
+        ids: dict[str, tuple[int, ...]] = {}
+        for label in hint.labels:
+            found = in_context(i, next(joined))
+            if found is None:  # the tokenizer merged across the boundary: encode the line alone
+                found = tuple(_encode(tokenizer, [text(i, label)])[0])
                 fallbacks += 1
-        lines.append(LineTrie(ids))
+            ids[label] = found
+        known[i] = LineTrie(ids)
+        memo.setdefault(key(i), known[i])
+    lines = [known[i] for i in range(n)]
     return TagPlan(hint, prompt, prompt_ids, lines, tokenizer.eos_token_id, fallbacks)
 
 
@@ -314,10 +353,31 @@ class _Row:
     cursor: Cursor
     unfed: list[int]
     guesses: list[str]
+    depth: int | None = None  # guessed choices allowed in the next pass (None: as many as the chunk holds)
     passes: int = 0
     fed: int = 0
     exact: bool = True
     finished: bool = False
+
+
+GROWTH_CAP = 64  # an unbounded row that doubled past this guesses without a bound again
+MIN_DEPTH = 1  # after a rejection still guess the next choice: the model's own choice there (self-speculation)
+
+
+def next_depth(depth: int | None, accepted: int, rejected: bool, lookahead: int | None) -> int | None:
+    """Guesses for a row's next pass: as many as held when one was rejected (at least ``MIN_DEPTH``), twice as
+    many when all held."""
+    if lookahead == 0:
+        return 0
+    if rejected:
+        depth = max(accepted, MIN_DEPTH)
+    elif depth is not None:
+        depth = 2 * depth + 1
+        if lookahead is None and depth > GROWTH_CAP:
+            depth = None
+    if lookahead is not None:
+        depth = lookahead if depth is None else min(depth, lookahead)
+    return depth
 
 
 def _build_chunk(row: _Row, lookahead: int | None, max_tokens: int | None = None) -> tuple[list[int], list[_Check]]:
@@ -356,14 +416,34 @@ def _build_chunk(row: _Row, lookahead: int | None, max_tokens: int | None = None
     return chunk, checks
 
 
-def _apply(row: _Row, chunk: list[int], checks: list[_Check], choices: list[int], start: int, state: CachedBatch, index: int, guesser: Guesser) -> None:
-    """Keep the agreeing prefix of this pass, fix the first disagreement, refresh the guesses."""
-    n_unfed = min(len(row.unfed), len(chunk))
-    predicted: dict[int, str] = {}
+def _model_labels(row: _Row, checks: list[_Check], choices: list[int]) -> dict[int, str]:
+    """The label the model's own choices in this pass lead to on each line: a line follows its guess while
+    the model agrees and turns at its first disagreement (for a multi-token label, possibly at a later
+    token of the line). Lines after a rejected guess were conditioned on it, so these are guesses, not
+    decisions — the self-speculation the next pass verifies."""
+    out: dict[int, str] = {}
     for check, choice in zip(checks, choices, strict=True):
-        predicted.setdefault(check.line, check.cursor.label_towards(choice, row.guesses[check.line]))
+        if check.line in out:
+            continue
+        if check.guess is None or choice != check.guess:
+            out[check.line] = check.cursor.label_towards(choice, row.guesses[check.line])
+    for check in checks:
+        out.setdefault(check.line, row.guesses[check.line])
+    return out
+
+
+def _apply(
+    row: _Row, chunk: list[int], checks: list[_Check], choices: list[int], start: int, state: CachedBatch, index: int, guesser: Guesser
+) -> tuple[int, bool]:
+    """Keep the agreeing prefix of this pass, fix the first disagreement, refresh the guesses.
+
+    Returns ``(guesses accepted, whether one was rejected)``."""
+    n_unfed = min(len(row.unfed), len(chunk))
+    predicted = _model_labels(row, checks, choices)
+    accepted = 0
     for check, choice in zip(checks, choices, strict=True):
         if check.guess is not None and choice == check.guess:
+            accepted += 1
             continue
         # First disagreement (or the choice right after the chunk): everything before it is confirmed.
         for token in chunk[n_unfed : check.offset + 1]:
@@ -374,9 +454,9 @@ def _apply(row: _Row, chunk: list[int], checks: list[_Check], choices: list[int]
         row.unfed = [choice]
         if row.cursor.done:  # the fix ended the answer (EOS after a label another label extends)
             row.unfed, row.finished = [], True
-            return
+            return accepted, check.guess is not None
         guesser.refine(row.plan.hint, row.guesses, check.line, predicted[check.line], predicted)
-        return
+        return accepted, check.guess is not None
     for token in chunk[n_unfed:]:
         row.cursor.take(token)
     row.unfed = row.unfed[len(chunk) :]
@@ -386,13 +466,12 @@ def _apply(row: _Row, chunk: list[int], checks: list[_Check], choices: list[int]
         probe.forced()
         if probe.done:
             row.cursor, row.finished = probe, True
+    return accepted, False
 
 
 def _finish_inexact(row: _Row, checks: list[_Check], choices: list[int]) -> None:
     """Stop searching: the current and later lines keep this pass's choices (for measuring shortcuts)."""
-    predicted: dict[int, str] = {}
-    for check, choice in zip(checks, choices, strict=True):
-        predicted.setdefault(check.line, check.cursor.label_towards(choice, row.guesses[check.line]))
+    predicted = _model_labels(row, checks, choices)
     decided = list(row.cursor.labels)
     row.cursor.labels = decided + [predicted.get(i, row.guesses[i]) for i in range(len(decided), len(row.plan.lines))]
     row.cursor.line = len(row.plan.lines)
@@ -413,8 +492,11 @@ def tag_batch(
     pad_id: int = 0,
     width_quantile: float | None = None,
     chunk_tokens: int | None = None,
+    adaptive: bool = False,
 ) -> list[TagOutcome]:
     """Constrained greedy labels for a batch of rows (see the module docstring for ``lookahead``).
+
+    ``adaptive=False`` keeps every pass at ``lookahead`` guesses (the fixed-depth algorithm, for comparison).
 
     ``prefixes`` (with the ``tokenizer``) starts every row from its cached instruction block.
     Every chunk of a pass is padded to the longest one, and padding costs as much as real tokens, so
@@ -422,7 +504,7 @@ def tag_batch(
     lengths (a row cut short goes on in the next pass; the answer is the same).
     """
     guesser = guesser or Guesser()
-    rows = [_Row(plan, Cursor(plan), [], guesser.initial(plan.hint)) for plan in plans]
+    rows = [_Row(plan, Cursor(plan), [], guesser.initial(plan.hint), depth=lookahead) for plan in plans]
     prompt_ids = [p.prompt_ids for p in plans]
     if prefixes is not None and tokenizer is not None:
         shared = prefixes.shared_lengths(tokenizer, [p.prompt for p in plans], prompt_ids)
@@ -438,11 +520,11 @@ def tag_batch(
         active = [i for i in active if not rows[i].finished]
         state.select([i for i in range(len(rows)) if not rows[i].finished])
     while active:
-        built = [_build_chunk(rows[i], lookahead, chunk_tokens) for i in active]
+        built = [_build_chunk(rows[i], rows[i].depth, chunk_tokens) for i in active]
         if width_quantile is not None and len(built) > 1:
             lengths = sorted(len(c) for c, _ in built)
             cap = lengths[round(width_quantile * (len(lengths) - 1))]
-            built = [_build_chunk(rows[i], lookahead, cap) if len(b[0]) > cap else b for i, b in zip(active, built, strict=True)]
+            built = [_build_chunk(rows[i], rows[i].depth, cap) if len(b[0]) > cap else b for i, b in zip(active, built, strict=True)]
         hidden, start = extend(model, state, [c for c, _ in built], pad_id)
         choices = _choose(hidden, weight, bias, [checks for _, checks in built])
         for k, i in enumerate(active):
@@ -453,7 +535,9 @@ def tag_batch(
             if max_passes is not None and row.passes >= max_passes and checks:
                 _finish_inexact(row, checks, choices[k])
             else:
-                _apply(row, chunk, checks, choices[k], start, state, k, guesser)
+                accepted, rejected = _apply(row, chunk, checks, choices[k], start, state, k, guesser)
+                if adaptive:
+                    row.depth = next_depth(row.depth, accepted, rejected, lookahead)
             if row.finished and row.exact:
                 guesser.learn(row.plan.hint, row.cursor.labels)
         keep = [k for k, i in enumerate(active) if not rows[i].finished]

@@ -32,6 +32,15 @@ MODES = ("generate", "score")
 TAGGING = ("verify", "incremental")
 
 
+def _dtype_identity(model: Any, backend: str, dtype: Any) -> str | None:
+    """The dtype a run computes in, for run.json: ``auto`` as what it resolves to when this process loads the model."""
+    if backend == "hf" and isinstance(model, str):
+        from ..models import dtype_name
+
+        return dtype_name(dtype)
+    return None if dtype is None else str(dtype)
+
+
 def choose_method(row: Mapping[str, Any], mode: str, capabilities: Collection[str] = CAPABILITIES) -> tuple[str, TaggingHint | None, list[str] | None]:
     """The method for a row: in score mode, tag or rank where the row's hints allow it and the backend can;
     generation (then parsing) otherwise."""
@@ -217,7 +226,7 @@ def evaluate(
         "lookahead": (0 if tagging == "incremental" else lookahead) if mode == "score" else None,
         "max_passes": max_passes if mode == "score" else None,
         "max_new_tokens": max_new_tokens,
-        "dtype": None if dtype is None else str(dtype),
+        "dtype": _dtype_identity(model, backend, dtype),
         "tasks": [t.name for t in selected],
         "limit": limit,
         "data_dir": str(data_dir),

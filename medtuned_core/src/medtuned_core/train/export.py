@@ -196,7 +196,10 @@ def export_run(trainer, config, model_path: str, out: Path, summary: dict[str, A
             from transformers.integrations.deepspeed import unset_hf_deepspeed_config
 
             unset_hf_deepspeed_config()
-            merge_lora(model_path, adapter, tmp, dtype=None)
+            # The dtype a training load picks (fp32 on a CPU): an inference load would round the base to bf16 on a bf16 CPU.
+            from ..models import as_torch_dtype
+
+            merge_lora(model_path, adapter, tmp, dtype=as_torch_dtype(None, for_training=True))
             shutil.rmtree(adapter, ignore_errors=True)
         if config.export_dtype:
             _recast(tmp, config.export_dtype)

@@ -45,7 +45,8 @@ class TrainConfig:
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
     seed: int = 42
-    precision: str = "auto"  # auto: bf16 on a GPU that has it, else fp32; bf16 on a CPU is opt-in (autocast)
+    precision: str = "auto"  # auto: bf16 on a GPU that has it, else fp32; bf16 on a CPU is opt-in
+    bf16_weights: bool = True  # bf16 without DeepSpeed or LoRA: bf16 weights + fp32 master weights (False: autocast over fp32 weights)
     gradient_checkpointing: bool = False
     # Sequence handling.
     max_seq_length: int | None = None  # None: the longest row, capped by the model's context

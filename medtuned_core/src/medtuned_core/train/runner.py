@@ -26,7 +26,7 @@ from ..jsonl import atomic_writer, dumps
 from ..ownership import owns_output
 from . import distributed as dist_utils
 from .attention import use_packed_attention
-from .data import ExampleDataset, LengthReport, TokenBudgetBatchSampler, apply_length_limit, encode_rows, make_collator, read_rows
+from .data import ExampleDataset, LengthReport, TokenBudgetBatchSampler, apply_length_limit, encode_rows, make_collator, read_rows, supports_label_positions
 from .outdir import claim_run_folder
 from .recipe import TrainConfig, make_config, require_paths, validate
 from .schedule import BUDGET_SCHEDULES, BudgetSchedule
@@ -109,7 +109,9 @@ def resolve_precision(precision: str) -> str:
     """``auto`` -> bf16 on a GPU with bf16, fp16 on other GPUs, fp32 on CPU."""
     if precision != "auto":
         if precision == "fp16" and not dist_utils.has_cuda():
-            raise MedTunedError("precision=fp16 needs a GPU; on CPU use fp32 (auto) or bf16 (autocast, fast on CPUs with AVX512-BF16/AMX)")
+            raise MedTunedError(
+                "precision=fp16 needs a GPU; on CPU use fp32 (auto) or bf16 (bf16 weights with fp32 master weights, fast on CPUs with AVX512-BF16/AMX)"
+            )
         return precision
     import torch
 
@@ -118,12 +120,18 @@ def resolve_precision(precision: str) -> str:
     return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
 
 
-def load_dtype(precision: str, lora: bool):
-    """Weights stay fp32 when they are trained outside DeepSpeed's fp32 master copy: a 1e-5 step is below bf16's
-    resolution. Frozen LoRA base weights can live in the half type."""
+def uses_master_weights(config: TrainConfig, precision: str, ds_config: dict[str, Any] | None) -> bool:
+    """bf16 weights with fp32 master weights in the optimizer (train/precision.py): bf16 runs without DeepSpeed
+    (whose own bf16 optimizer does the same) and without LoRA, unless ``bf16_weights`` is off (autocast)."""
+    return precision == "bf16" and ds_config is None and not config.lora and config.bf16_weights
+
+
+def load_dtype(precision: str, lora: bool, master_weights: bool = False):
+    """Weights stay fp32 when they are trained without an fp32 master copy: a 1e-5 step is below bf16's
+    resolution. With master weights (or frozen, as LoRA's base) they live in the half type."""
     import torch
 
-    if lora and precision == "bf16":
+    if master_weights or (lora and precision == "bf16"):
         return torch.bfloat16
     if lora and precision == "fp16":
         return torch.float16
@@ -135,14 +143,26 @@ def load_dtype(precision: str, lora: bool):
 
 def make_trainer_class():
     """The HF Trainer with token-budget batches (built lazily: importing transformers is slow)."""
+    import torch
     from torch.utils.data import DataLoader
     from transformers import Trainer
 
+    from .precision import MasterWeightAdamW
+
     class MedTunedTrainer(Trainer):
-        def __init__(self, *args: Any, batch_plan: dict[str, Any], budget_schedule: BudgetSchedule | None = None, **kwargs: Any):
+        def __init__(self, *args: Any, batch_plan: dict[str, Any], budget_schedule: BudgetSchedule | None = None, master_weights: bool = False, **kwargs: Any):
             self.batch_plan = batch_plan
             self.budget_schedule = budget_schedule
+            self.master_weights = master_weights
             super().__init__(*args, **kwargs)
+
+        def create_optimizer(self, model=None):
+            optimizer = super().create_optimizer(model)
+            if self.master_weights and not isinstance(optimizer, MasterWeightAdamW):
+                if not isinstance(optimizer, torch.optim.AdamW):
+                    raise MedTunedError(f"bf16 weights need AdamW for their fp32 master weights, not {type(optimizer).__name__}")
+                self.optimizer = MasterWeightAdamW.replacing(optimizer)
+            return self.optimizer
 
         def create_scheduler(self, num_training_steps: int, optimizer=None):
             if self.budget_schedule is None or self.lr_scheduler is not None:
@@ -269,7 +289,15 @@ def make_callbacks(out: Path, console: Console, resumed_from: Path | None, max_m
     return [RunLog()] + ([TimeBudget()] if max_minutes else [])
 
 
-def training_arguments(config: TrainConfig, ds_config: dict[str, Any] | None, checkpoints: Path, precision: str, has_eval: bool, configured_state: bool):
+def training_arguments(
+    config: TrainConfig,
+    ds_config: dict[str, Any] | None,
+    checkpoints: Path,
+    precision: str,
+    has_eval: bool,
+    configured_state: bool,
+    master_weights: bool = False,
+):
     import sys
 
     import torch
@@ -303,7 +331,7 @@ def training_arguments(config: TrainConfig, ds_config: dict[str, Any] | None, ch
         "eval_strategy": eval_strategy,
         "eval_steps": config.eval_steps,
         "prediction_loss_only": True,  # never gather logits (vocab x tokens) during evaluation
-        "bf16": precision == "bf16",
+        "bf16": precision == "bf16" and not master_weights,  # bf16 weights compute in bf16 without autocast
         "fp16": precision == "fp16",
         "seed": config.seed,
         "data_seed": config.seed,
@@ -404,7 +432,7 @@ def run_training(config: TrainConfig, *, dry_run: bool = False, overwrite: bool 
     max_tokens = max(config.max_tokens_per_batch, report.max_seq_length)
     runtime = {
         "world_size": dist_utils.world_size(),
-        "precision (resolved)": precision,
+        "precision (resolved)": precision + (" (bf16 weights, fp32 master weights)" if uses_master_weights(config, precision, ds_config) else ""),
         "zero stage": dist_utils.zero_stage(ds_config),
         "resolved model": model_path,
         "max_tokens_per_batch (effective)": max_tokens,
@@ -426,9 +454,10 @@ def run_training(config: TrainConfig, *, dry_run: bool = False, overwrite: bool 
         return out
 
     configured_state = dist_utils.prepare_process_group(ds_config is not None, config.threads)
-    args = training_arguments(config, ds_config, checkpoints, precision, bool(eval_examples), configured_state)
+    master_weights = uses_master_weights(config, precision, ds_config)
+    args = training_arguments(config, ds_config, checkpoints, precision, bool(eval_examples), configured_state, master_weights)
     # The model loads after TrainingArguments: under ZeRO-3 transformers then partitions the weights while loading.
-    model, tokenizer = load_model_and_tokenizer(model_path, dtype=load_dtype(precision, config.lora), for_training=True)
+    model, tokenizer = load_model_and_tokenizer(model_path, dtype=load_dtype(precision, config.lora, master_weights), for_training=True)
     if config.packing and use_packed_attention(model):
         console.print("attention: per-example causal SDPA on packed rows (varlen)")
     if config.lora:
@@ -446,10 +475,11 @@ def run_training(config: TrainConfig, *, dry_run: bool = False, overwrite: bool 
         args=args,
         train_dataset=ExampleDataset(examples),
         eval_dataset=ExampleDataset(eval_examples) if eval_examples else None,
-        data_collator=make_collator(tokenizer, packing=config.packing),
+        data_collator=make_collator(tokenizer, packing=config.packing, label_positions=supports_label_positions(model)),
         processing_class=tokenizer,
         callbacks=make_callbacks(out, console, resume_from, config.max_minutes, budget),
         budget_schedule=budget,
+        master_weights=master_weights,
         batch_plan={"max_rows": config.per_device_batch_size, "max_tokens": max_tokens, "padded": not config.packing, "seed": config.seed},
     )
     # Our RunLog shows progress and losses; the Trainer's printer/tqdm callbacks would print every log dict again.
