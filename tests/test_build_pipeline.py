@@ -14,6 +14,7 @@ from medtuned_core.build import MissingSourcesError, SpecError, build_mix, load_
 from medtuned_core.build.report import Composition, LengthMeasure, load_measure, percentile_of
 from medtuned_core.build.writer import save_dataset
 from medtuned_core.errors import MedTunedError
+from medtuned_core.render import alpaca
 
 MIX = """
 name = "mini"
@@ -41,7 +42,7 @@ task = "mini-qa"
 split = "test"
 """
 
-OUTPUT_KEYS = ["instruction", "input", "output", "task", "template_id", "id"]
+OUTPUT_KEYS = ["instruction", "input", "output", "task", "template_id", "id", "messages"]
 
 
 @pytest.fixture
@@ -283,7 +284,7 @@ def test_dataset_folder_streams_into_several_shards_and_loads(tmp_path):
     import datasets
 
     rows = [
-        {"instruction": "I", "input": f"input {i} " + "x" * (1000 + i % 50), "output": "o", "task": "t", "template_id": "builtin:0", "id": str(i)}
+        alpaca({"instruction": "I", "input": f"input {i} " + "x" * (1000 + i % 50), "output": "o", "task": "t", "template_id": "builtin:0", "id": str(i)})
         for i in range(4000)
     ]
     train = tmp_path / "train.jsonl"

@@ -16,6 +16,7 @@ from pathlib import Path
 from ..errors import MedTunedError
 
 OUTPUT_FIELDS = ("instruction", "input", "output", "task", "template_id", "id")
+CHAT_FIELD = "messages"  # [{"role", "content"}, ...]: the row in conversational form (render.alpaca)
 
 
 @contextlib.contextmanager
@@ -97,6 +98,7 @@ def save_dataset(files: dict[str, Path], folder: Path, max_shard_bytes: int = 50
     import pyarrow.json as pa_json
 
     features = datasets.Features({name: datasets.Value("string") for name in OUTPUT_FIELDS})
+    features[CHAT_FIELD] = [{"role": datasets.Value("string"), "content": datasets.Value("string")}]
     schema = features.arrow_schema
     folder.mkdir(parents=True)
     (folder / datasets.config.DATASETDICT_JSON_FILENAME).write_text(json.dumps({"splits": list(files)}), encoding="utf-8")

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from ..errors import MedTunedError
+from ..prompt import ALPACA_FORMAT, PromptFormat
 from .constrained import Guesser, TaggingHint, TagOutcome, plan_tagging, tag_batch
 from .generate import generate_batch
 from .prefix import PrefixCache
@@ -95,15 +96,17 @@ class HFBackend:
         return [len(ids) for ids in self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
 
     def generate(self, requests: Sequence[Request], max_new_tokens: int) -> list[str]:
-        return generate_batch(self.model, self.tokenizer, [r.prompt for r in requests], max_new_tokens)
+        return generate_batch(self.model, self.tokenizer, [r.prompt for r in requests], max_new_tokens, _format(requests))
 
     def rank(self, requests: Sequence[Request]) -> list[RankOutcome]:
         prompts = [r.prompt for r in requests]
         choices = [r.choices or [] for r in requests]
-        return rank_batch(self.model, self.tokenizer, prompts, choices, prefixes=self.prefixes, pad_id=self.pad_id, max_rows=max(len(prompts), 1) * 2)
+        return rank_batch(
+            self.model, self.tokenizer, prompts, choices, prefixes=self.prefixes, pad_id=self.pad_id, max_rows=max(len(prompts), 1) * 2, fmt=_format(requests)
+        )
 
     def tag(self, requests: Sequence[Request], key: str = "") -> list[TagOutcome]:
-        plans = [plan_tagging(self.tokenizer, r.prompt, _hint(r)) for r in requests]
+        plans = [plan_tagging(self.tokenizer, r.prompt, _hint(r), r.format) for r in requests]
         guesser = self.guessers.setdefault(key, Guesser(use_words=self.learn_words))
         return tag_batch(
             self.model,
@@ -117,6 +120,11 @@ class HFBackend:
             width_quantile=self.width_quantile,
             chunk_tokens=self.chunk_tokens,
         )
+
+
+def _format(requests: Sequence[Request]) -> PromptFormat:
+    """The prompt format of a batch (the runner never mixes formats in one run)."""
+    return requests[0].format if requests else ALPACA_FORMAT
 
 
 def _hint(request: Request) -> TaggingHint:

@@ -36,6 +36,7 @@ from typing import Any
 
 import torch
 
+from ..prompt import ALPACA_FORMAT, PromptFormat, encode_prompts
 from .engine import CachedBatch, extend, output_weights
 from .prefix import PrefixCache
 
@@ -101,25 +102,28 @@ class TagPlan:
     prompt: str
     prompt_ids: list[int]
     lines: list[LineTrie]
-    eos_id: int | None
+    eos_id: int | None  # the token that ends the answer: EOS (Alpaca) or the first end-of-turn token (chat)
     context_fallbacks: int = 0  # lines whose tokens could not be derived in context (tokenizer merged across the boundary)
+    fmt: PromptFormat = ALPACA_FORMAT
 
 
-def plan_tagging(tokenizer: Any, prompt: str, hint: TaggingHint) -> TagPlan:
+def plan_tagging(tokenizer: Any, prompt: str, hint: TaggingHint, fmt: PromptFormat = ALPACA_FORMAT) -> TagPlan:
     """Token ids of every line under every label, as the trainer tokenizes the answer.
 
-    Training encodes the prompt (with special tokens) and the answer (without) separately and joins the
-    ids (train/data.py), so the answer's ids are those of the answer text alone. A line's ids are the
+    Training encodes the prompt (as the format says: with the tokenizer's special tokens for Alpaca, without
+    for a chat template) and the answer (without) separately and joins the ids (train/data.py), so the
+    answer's ids are those of the answer text alone, and the format's end-of-answer token ends the last line. A line's ids are the
     difference between encoding ``previous line + line`` and ``previous line`` (under any label: BPE
     pre-tokenizers split at the separator, so the label does not matter); the first line is encoded
     alone, as the start of the answer.
     """
-    prompt_ids = list(tokenizer(prompt)["input_ids"])
+    prompt_ids = list(encode_prompts(fmt, tokenizer, [prompt])["input_ids"][0])
+    end_id = next(iter(fmt.end_ids(tokenizer)), None)
     n = len(hint.tokens)
     line_texts = [[(hint.sep if i else "") + hint.line.format(token=t, label=y) for y in hint.labels] for i, t in enumerate(hint.tokens)]
     contexts = [""] + [hint.line.format(token=hint.tokens[i - 1], label=hint.labels[0]) for i in range(1, n)]
     if n == 0:
-        return TagPlan(hint, prompt, prompt_ids, [], tokenizer.eos_token_id, 0)
+        return TagPlan(hint, prompt, prompt_ids, [], end_id, 0, fmt)
     enc_ctx = tokenizer(contexts, add_special_tokens=False)["input_ids"]
     enc_joined = tokenizer([contexts[i] + text for i in range(n) for text in line_texts[i]], add_special_tokens=False)["input_ids"]
     lines, fallbacks, k = [], 0, 0
@@ -135,7 +139,7 @@ def plan_tagging(tokenizer: Any, prompt: str, hint: TaggingHint) -> TagPlan:
                 ids[label] = tuple(tokenizer(line_texts[i][j], add_special_tokens=False)["input_ids"])
                 fallbacks += 1
         lines.append(LineTrie(ids))
-    return TagPlan(hint, prompt, prompt_ids, lines, tokenizer.eos_token_id, fallbacks)
+    return TagPlan(hint, prompt, prompt_ids, lines, end_id, fallbacks, fmt)
 
 
 class Cursor:
@@ -425,7 +429,7 @@ def tag_batch(
     rows = [_Row(plan, Cursor(plan), [], guesser.initial(plan.hint)) for plan in plans]
     prompt_ids = [p.prompt_ids for p in plans]
     if prefixes is not None and tokenizer is not None:
-        shared = prefixes.shared_lengths(tokenizer, [p.prompt for p in plans], prompt_ids)
+        shared = prefixes.shared_lengths(tokenizer, [p.prompt for p in plans], prompt_ids, plans[0].fmt if plans else ALPACA_FORMAT)
         state = prefixes.batch_state(model, prompt_ids, shared)
     else:
         shared, state = [0] * len(plans), CachedBatch.empty(model, len(plans))

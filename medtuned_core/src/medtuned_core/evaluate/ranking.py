@@ -2,9 +2,9 @@
 
 A render hook that emits ``"choices": [...]`` promises that the gold output is one of them (GAD's
 Positive/Negative, MedNLI's three relations, a QA option...). Each choice is scored as the log
-probability of its tokens *and the end-of-sequence token* after the prompt — the probability that
-the model writes exactly that answer and stops, so "yes" does not win merely by being a prefix of
-a longer, likelier answer. The prompt is run once per row; its KV cache is copied to one row per
+probability of its tokens *and the tokens that end an answer* after the prompt (EOS in the Alpaca
+format, the chat template's end of turn) — the probability that the model writes exactly that answer
+and stops, so "yes" does not win merely by being a prefix of a longer, likelier answer. The prompt is run once per row; its KV cache is copied to one row per
 choice for the continuations.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from ..prompt import ALPACA_FORMAT, PromptFormat, encode_prompts
 from .engine import CachedBatch, extend, fork, full_log_probs, output_weights
 from .prefix import PrefixCache
 
@@ -23,19 +24,17 @@ from .prefix import PrefixCache
 @dataclass
 class RankOutcome:
     choice: str
-    scores: dict[str, float]  # choice -> total log-probability (with EOS)
+    scores: dict[str, float]  # choice -> total log-probability (with the end of the answer)
     fed_tokens: int
 
     def diagnostics(self) -> dict[str, Any]:
         return {"choice_logprobs": {k: round(v, 4) for k, v in self.scores.items()}, "fed_tokens": self.fed_tokens}
 
 
-def choice_ids(tokenizer: Any, choice: str) -> list[int]:
-    """The choice's tokens as training saw them (the answer encoded alone, then EOS)."""
+def choice_ids(tokenizer: Any, choice: str, fmt: PromptFormat = ALPACA_FORMAT) -> list[int]:
+    """The choice's tokens as training saw them (the answer encoded alone, then the format's end of answer)."""
     ids = list(tokenizer(choice, add_special_tokens=False)["input_ids"])
-    if tokenizer.eos_token_id is not None:
-        ids.append(tokenizer.eos_token_id)
-    return ids
+    return ids + fmt.end_ids(tokenizer)
 
 
 @torch.inference_mode()
@@ -48,11 +47,12 @@ def rank_batch(
     prefixes: PrefixCache | None = None,
     pad_id: int = 0,
     max_rows: int | None = None,
+    fmt: PromptFormat = ALPACA_FORMAT,
 ) -> list[RankOutcome]:
-    """The most likely choice of every row. ``max_rows`` bounds the (row, choice) pairs run at once."""
-    prompt_ids = [list(tokenizer(p)["input_ids"]) for p in prompts]
+    """The most likely choice of every row (prompts in ``fmt``). ``max_rows`` bounds the (row, choice) pairs run at once."""
+    prompt_ids = [list(ids) for ids in encode_prompts(fmt, tokenizer, prompts)["input_ids"]] if prompts else []
     if prefixes is not None:
-        shared = prefixes.shared_lengths(tokenizer, prompts, prompt_ids)
+        shared = prefixes.shared_lengths(tokenizer, prompts, prompt_ids, fmt)
         state = prefixes.batch_state(model, prompt_ids, shared)
     else:
         shared, state = [0] * len(prompts), CachedBatch.empty(model, len(prompts))
@@ -60,7 +60,7 @@ def rank_batch(
     last = torch.stack([hidden[r, len(ids) - shared[r] - 1] for r, ids in enumerate(prompt_ids)])
     weight, bias = output_weights(model)
     first_lp = full_log_probs(last, weight, bias)  # [B, V]: the first token of every choice
-    pairs = [(r, c, choice_ids(tokenizer, c)) for r in range(len(prompts)) for c in dict.fromkeys(choices[r])]
+    pairs = [(r, c, choice_ids(tokenizer, c, fmt)) for r in range(len(prompts)) for c in dict.fromkeys(choices[r])]
     scores: list[dict[str, float]] = [{} for _ in prompts]
     fed = [len(ids) - n for ids, n in zip(prompt_ids, shared, strict=True)]
     group = max_rows or max(len(prompts), 1)

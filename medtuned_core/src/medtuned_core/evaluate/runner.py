@@ -17,14 +17,14 @@ from typing import Any
 
 from ..errors import MedTunedError
 from ..plugins import Registry, get_registry
-from ..prompt import format_prompt
+from ..prompt import ALPACA_FORMAT, PromptFormat
 from ..render import load_templates, render_split, sample_rows
 from ..scoring import parse_row, score_parsed
 from . import results
 from .backend import CAPABILITIES, Backend, make_backend
 from .constrained import TaggingHint, TaggingHintError
 from .generate import DEFAULT_MAX_NEW_TOKENS, budget
-from .request import GENERATE, RANK, TAG, Request, user_message
+from .request import GENERATE, RANK, TAG, Request
 
 MODES = ("generate", "score")
 TAGGING = ("verify", "incremental")
@@ -45,8 +45,10 @@ def choose_method(row: Mapping[str, Any], mode: str, capabilities: Collection[st
     return GENERATE, None, None
 
 
-def make_requests(backend: Backend, rows: Sequence[dict[str, Any]], mode: str, max_new_tokens: int, expected_tokens: int | None = None) -> list[Request]:
-    """Requests with a new-token budget from the expected output length.
+def make_requests(
+    backend: Backend, rows: Sequence[dict[str, Any]], mode: str, max_new_tokens: int, expected_tokens: int | None = None, fmt: PromptFormat = ALPACA_FORMAT
+) -> list[Request]:
+    """Requests in the prompt format ``fmt``, with a new-token budget from the expected output length.
 
     Tagging rows: the answer's length is known from the input (the form with any label). Choice rows: the
     longest choice. Other rows: the longest reference answer of the task (a per-task budget, so no row's
@@ -61,8 +63,7 @@ def make_requests(backend: Backend, rows: Sequence[dict[str, Any]], mode: str, m
                 hint = None
         if method == GENERATE and isinstance(row.get("choices"), list):
             choices = [c for c in row["choices"] if isinstance(c, str)] or None
-        prompt = format_prompt(row["instruction"], row["input"])
-        requests.append(Request(row, prompt, user_message(row["instruction"], row["input"]), method, hint, choices))
+        requests.append(Request.for_row(row, fmt, method=method, hint=hint, choices=choices))
     free = [r for r in requests if r.method == GENERATE and r.hint is None and not r.choices]
     task_cap = expected_tokens if expected_tokens is not None else max(backend.count_tokens([r.row["output"] for r in free]), default=0)
     for request in requests:

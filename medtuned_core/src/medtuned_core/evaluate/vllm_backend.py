@@ -1,8 +1,11 @@
 """The optional vLLM backend (``--backend vllm``): the same interface as the HF backend, for GPUs.
 
 Imported only when chosen; ``pip install vllm`` is the user's business (it pins its own torch).
-- generate: greedy sampling (temperature 0) with the ``###`` stop string and the same token budget.
-- rank: each ``prompt + choice + EOS`` is scored from the prompt log-probabilities vLLM returns;
+- Prompts go in as token ids encoded the way training encoded them (the request's prompt format: a chat
+  template's text already holds BOS, so vLLM must not add one).
+- generate: greedy sampling (temperature 0), stopped where the prompt format ends an answer (Alpaca's
+  stop string and EOS, a chat template's end-of-turn token), with the same token budget.
+- rank: each ``prompt + choice + end of answer`` is scored from the prompt log-probabilities vLLM returns;
   automatic prefix caching computes each prompt once for all its choices.
 - tag: structured decoding with a regular expression that fixes the answer's form and allows any
   label at each line; with temperature 0 the grammar engine takes the argmax among the allowed tokens,
@@ -17,9 +20,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import MedTunedError
-from ..prompt import BLOCK_START
+from ..prompt import encode_prompts
 from .constrained import TaggingHint, TagOutcome
-from .generate import cut_at_stop
 from .ranking import RankOutcome
 from .request import GENERATE, RANK, TAG, Request
 
@@ -72,17 +74,27 @@ class VLLMBackend:
     def _params(self, **kwargs: Any) -> Any:
         return self.vllm.SamplingParams(temperature=0.0, **kwargs)
 
+    def _inputs(self, requests: Sequence[Request]) -> list[dict[str, list[int]]]:
+        return [{"prompt_token_ids": list(self._prompt_ids(r))} for r in requests]
+
+    def _prompt_ids(self, request: Request) -> list[int]:
+        return list(encode_prompts(request.format, self.tokenizer, [request.prompt])["input_ids"][0])
+
     def generate(self, requests: Sequence[Request], max_new_tokens: int) -> list[str]:
-        outs = self.llm.generate([r.prompt for r in requests], self._params(max_tokens=max_new_tokens, stop=[BLOCK_START]), use_tqdm=False)
-        return [cut_at_stop(o.outputs[0].text) for o in outs]
+        if not requests:
+            return []
+        fmt = requests[0].format
+        params = self._params(max_tokens=max_new_tokens, stop=list(fmt.stop_strings), stop_token_ids=fmt.stop_token_ids(self.tokenizer))
+        outs = self.llm.generate(self._inputs(requests), params, use_tqdm=False)
+        return [fmt.clean(o.outputs[0].text) for o in outs]
 
     def rank(self, requests: Sequence[Request]) -> list[RankOutcome]:
-        eos = self.tokenizer.eos_token_id
         batch, index = [], []
         for r, request in enumerate(requests):
-            prompt_ids = list(self.tokenizer(request.prompt)["input_ids"])
+            prompt_ids = self._prompt_ids(request)
+            end = request.format.end_ids(self.tokenizer)
             for choice in dict.fromkeys(request.choices or []):
-                ids = list(self.tokenizer(choice, add_special_tokens=False)["input_ids"]) + ([eos] if eos is not None else [])
+                ids = list(self.tokenizer(choice, add_special_tokens=False)["input_ids"]) + end
                 batch.append({"prompt_token_ids": prompt_ids + ids})
                 index.append((r, choice, len(prompt_ids), ids))
         outs = self.llm.generate(batch, self._params(max_tokens=1, prompt_logprobs=0), use_tqdm=False)
@@ -109,7 +121,7 @@ class VLLMBackend:
             longest = max(hint.labels, key=len)
             params.append(self._guided(guide, self.count_tokens([hint.render([longest] * len(hint.tokens))])[0] * 2 + 8))
             readers.append(reader)
-        outs = self.llm.generate([r.prompt for r in requests], params, use_tqdm=False)
+        outs = self.llm.generate(self._inputs(requests), params, use_tqdm=False)
         results = []
         for out, hint, reader in zip(outs, hints, readers, strict=True):
             text = out.outputs[0].text

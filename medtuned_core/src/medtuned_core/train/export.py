@@ -1,5 +1,6 @@
-"""The run's deliverable: a consolidated Hugging Face model folder (safetensors, tokenizer, generation config) and a
-model card (base model, data manifest, recipe, package versions, data licences)."""
+"""The run's deliverable: a consolidated Hugging Face model folder (safetensors, tokenizer with its chat template,
+generation config, ``medtuned.json`` naming the prompt format) and a model card (base model, data manifest, recipe,
+package versions, data licences)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from ..errors import MedTunedError
 from ..jsonl import atomic_writer
-from ..prompt import format_prompt
+from ..prompt import ALPACA, ALPACA_FORMAT, PromptFormat, make_format, write_format_record
 
 VERSIONED_PACKAGES = ("medtuned-core", "torch", "transformers", "accelerate", "deepspeed", "peft", "tokenizers", "safetensors")
 
@@ -94,11 +95,7 @@ def model_card(
         "",
         "## Prompt format",
         "",
-        "Training and evaluation share one format (`medtuned_core.prompt`); every response ends with the EOS token.",
-        "",
-        "```",
-        format_prompt("{instruction}", "{input}") + "{output}<eos>",
-        "```",
+        *make_format(str(config.get("format", ALPACA)), None, config.get("system_prompt")).card(),
         "",
         "## Training data",
         "",
@@ -190,7 +187,9 @@ def _recast(folder: Path, dtype_name: str) -> None:
     model.save_pretrained(str(folder), safe_serialization=True)
 
 
-def export_run(trainer, config, model_path: str, out: Path, summary: dict[str, Any], length_report, tokenizer, console) -> Path:
+def export_run(
+    trainer, config, model_path: str, out: Path, summary: dict[str, Any], length_report, tokenizer, console, fmt: PromptFormat = ALPACA_FORMAT
+) -> Path:
     """Save the trained model as ``OUT/model`` (all ranks take part: ZeRO-3 gathers the shards), with metrics and card."""
     from . import distributed as dist_utils
     from .attention import restore_attention
@@ -218,8 +217,9 @@ def export_run(trainer, config, model_path: str, out: Path, summary: dict[str, A
             shutil.rmtree(adapter, ignore_errors=True)
         if config.export_dtype:
             _recast(tmp, config.export_dtype)
-        tokenizer.save_pretrained(str(tmp))
-        _write_generation_config(tmp, tokenizer)
+        tokenizer.save_pretrained(str(tmp))  # with its chat template, if it has one
+        write_format_record(tmp, fmt, base_model=str(config.model))  # `medtuned evaluate` reads the format back
+        _write_generation_config(tmp, tokenizer, fmt.stop_token_ids(tokenizer))
         _inference_config(tmp)
         (tmp / "training_args.bin").unlink(missing_ok=True)  # a pickle of the Trainer's arguments; run_config.json has them
         check_weights(tmp)
@@ -259,8 +259,9 @@ def _inference_config(folder: Path) -> None:
         fh.write("\n")
 
 
-def _write_generation_config(folder: Path, tokenizer) -> None:
-    """Generation stops at the EOS every training response ended with; padding uses the tokenizer's pad id."""
+def _write_generation_config(folder: Path, tokenizer, stop_ids: Sequence[int] = ()) -> None:
+    """Generation stops where every training response ended (EOS, or a chat template's end-of-turn token);
+    padding uses the tokenizer's pad id."""
     from transformers import GenerationConfig
 
     try:
@@ -269,8 +270,9 @@ def _write_generation_config(folder: Path, tokenizer) -> None:
         generation = GenerationConfig()
     eos = generation.eos_token_id
     eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
-    if tokenizer.eos_token_id not in eos_ids:
-        eos_ids.insert(0, tokenizer.eos_token_id)
+    for stop in reversed([tokenizer.eos_token_id, *stop_ids]):
+        if stop is not None and stop not in eos_ids:
+            eos_ids.insert(0, stop)
     generation.eos_token_id = eos_ids[0] if len(eos_ids) == 1 else eos_ids
     generation.pad_token_id = tokenizer.pad_token_id
     generation.save_pretrained(str(folder))

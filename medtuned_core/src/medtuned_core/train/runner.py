@@ -23,6 +23,7 @@ from typing import Any
 
 from ..errors import MedTunedError
 from ..jsonl import atomic_writer, dumps
+from ..prompt import PromptFormat, make_format
 from . import distributed as dist_utils
 from .attention import use_packed_attention
 from .data import ExampleDataset, LengthReport, TokenBudgetBatchSampler, apply_length_limit, encode_rows, make_collator, read_rows
@@ -386,9 +387,10 @@ def run_training(config: TrainConfig, *, dry_run: bool = False) -> Path:
 
     model_path = resolve_model(config.model)
     tokenizer = load_tokenizer(model_path, for_training=True)
+    fmt = make_format(config.format, tokenizer, config.system_prompt)
     context = model_context(model_path)
-    examples, report = apply_length_limit(encode_rows(tokenizer, read_rows(data_dir / "train.jsonl")), context, config.max_seq_length, config.overlength)
-    eval_examples, eval_report = _validation(config, data_dir, tokenizer, report)
+    examples, report = apply_length_limit(encode_rows(tokenizer, read_rows(data_dir / "train.jsonl"), fmt), context, config.max_seq_length, config.overlength)
+    eval_examples, eval_report = _validation(config, data_dir, tokenizer, report, fmt)
     max_tokens = max(config.max_tokens_per_batch, report.max_seq_length)
     runtime = {
         "world_size": dist_utils.world_size(),
@@ -460,10 +462,10 @@ def run_training(config: TrainConfig, *, dry_run: bool = False) -> Path:
         summary["eval_loss"] = evaluated[-1]["eval_loss"]
     from .export import export_run
 
-    return export_run(trainer, config, model_path, out, summary, report, tokenizer, console)
+    return export_run(trainer, config, model_path, out, summary, report, tokenizer, console, fmt)
 
 
-def _validation(config: TrainConfig, data_dir: Path, tokenizer, train_report: LengthReport):
+def _validation(config: TrainConfig, data_dir: Path, tokenizer, train_report: LengthReport, fmt: PromptFormat):
     """Validation rows for the eval loss, at the training length (rows over it are dropped and counted)."""
     path = data_dir / "validation.jsonl"
     if config.eval_strategy == "no" or not path.is_file():
@@ -472,4 +474,4 @@ def _validation(config: TrainConfig, data_dir: Path, tokenizer, train_report: Le
     if config.max_eval_rows is not None:
         rows = rows[: config.max_eval_rows]
     action = "drop" if config.overlength == "error" else config.overlength
-    return apply_length_limit(encode_rows(tokenizer, rows), None, train_report.max_seq_length, action)
+    return apply_length_limit(encode_rows(tokenizer, rows, fmt), None, train_report.max_seq_length, action)
