@@ -152,20 +152,27 @@ def describe(task: str, data_dir: Path | None, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
-def plugins(as_json: bool) -> None:
-    """List plugins: distribution, version, hooks, status."""
-    statuses = registry().plugins
+@click.option("--all", "show_all", is_flag=True, help="Include the core's own plugins (the built-in model backends).")
+def plugins(as_json: bool, show_all: bool) -> None:
+    """List plugins: distribution, version, hooks, tasks, backends, status; then the model backends."""
+    from .evaluate.backends import plugin_rows
+
+    rows, backends = plugin_rows(registry(), show_all)
     if as_json:
-        return echo_json([p.to_json() for p in statuses])
+        return echo_json(rows)
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="MedTuned plugins")
-    for col in ("distribution", "version", "hooks", "tasks", "status"):
+    for col in ("distribution", "version", "hooks", "tasks", "backends", "status"):
         table.add_column(col)
-    for p in statuses:
-        table.add_row(p.distribution, p.version, "\n".join(p.hooks), ", ".join(p.tasks), "ok" if p.ok else f"[red]error[/]: {p.error}")
-    Console().print(table)
+    for p in rows:
+        status = "ok" if p["status"] == "ok" else f"[red]error[/]: {p['error']}"
+        table.add_row(p["distribution"], p["version"], "\n".join(p["hooks"]), ", ".join(p["tasks"]), ", ".join(p["backends"]), status)
+    console = Console()
+    console.print(table)
+    console.print(Text("Model backends (medtuned evaluate --backend NAME):\n" + backends.summary()))
 
 
 @cli.command()

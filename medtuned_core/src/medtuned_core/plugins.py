@@ -8,6 +8,7 @@ plugin is reported with its distribution and cause and never stops the others fr
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from .types import Parsed, TaskInfo, UnitScores
 
 ENTRY_POINT_GROUP = "medtuned.plugins"
 ENV_PLUGINS = "MEDTUNED_PLUGINS"
+# Plugins of the core itself, always registered (datasette's DEFAULT_PLUGINS): the built-in model backends.
+DEFAULT_PLUGINS = ("medtuned_core.evaluate.builtin_backends",)
 TASK_HOOKS = ("medtuned_load_corpus", "medtuned_render_instruction", "medtuned_parse_output", "medtuned_score")
 
 
@@ -66,6 +69,8 @@ class Registry:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager("medtuned")
         self.pm.add_hookspecs(hookspecs)
+        for module in DEFAULT_PLUGINS:
+            self.pm.register(importlib.import_module(module), name=module)
         self.tasks: dict[str, TaskInfo] = {}
         self.plugins: list[PluginStatus] = []
 
