@@ -48,6 +48,51 @@ def tagging_regex(hint: TaggingHint) -> tuple[str, re.Pattern[str]]:
     return guide, reader
 
 
+# Engine arguments passed through to ``vllm.LLM`` (``--tensor-parallel-size``, ``--data-parallel-size`` and
+# ``--backend-option KEY=VALUE``), with their types (option values may arrive as text).
+ENGINE_OPTIONS = {"tensor_parallel_size": int, "pipeline_parallel_size": int, "data_parallel_size": int, "gpu_memory_utilization": float, "max_model_len": int}
+
+
+def engine_options(options: dict[str, Any], world_size: int | None = None) -> dict[str, Any]:
+    """``vllm.LLM`` keyword arguments from the backend options.
+
+    Tensor (and pipeline) parallelism run inside one ``medtuned evaluate`` process: vLLM starts its own
+    workers. Data parallelism runs under ``torchrun --nproc_per_node DP x TP x PP`` with vLLM's
+    ``external_launcher``: each process is one vLLM rank, each data-parallel group evaluates its share of
+    the rows, and the first process of each group stores them."""
+    import os
+
+    out: dict[str, Any] = {}
+    for key, kind in ENGINE_OPTIONS.items():
+        if options.get(key) is not None:
+            try:
+                out[key] = kind(options[key])
+            except (TypeError, ValueError):
+                raise MedTunedError(f"vllm option {key}={options[key]!r}: expected {kind.__name__}") from None
+    dp = out.get("data_parallel_size", 1)
+    if dp > 1:
+        world = world_size if world_size is not None else int(os.environ.get("WORLD_SIZE", "1"))
+        wanted = dp * out.get("tensor_parallel_size", 1) * out.get("pipeline_parallel_size", 1)
+        if world != wanted:
+            raise MedTunedError(
+                f"--data-parallel-size {dp} runs under torchrun with data x tensor x pipeline = {wanted} processes "
+                f"(torchrun --nproc_per_node {wanted} -m medtuned_core.cli evaluate ...); this run has {world}"
+            )
+        out["distributed_executor_backend"] = "external_launcher"
+    return out
+
+
+def data_parallel_layout(llm: Any, kwargs: dict[str, Any]) -> tuple[int, int, bool]:
+    """``(share, shares, writes)`` of this process: its data-parallel group, and whether it is the group's first."""
+    import os
+
+    rank = int(os.environ.get("RANK", "0"))
+    per_group = kwargs.get("tensor_parallel_size", 1) * kwargs.get("pipeline_parallel_size", 1)
+    config = getattr(getattr(getattr(llm, "llm_engine", None), "vllm_config", None), "parallel_config", None)
+    share = int(getattr(config, "data_parallel_rank", rank // per_group))
+    return share, int(kwargs["data_parallel_size"]), rank % per_group == 0
+
+
 class VLLMBackend:
     name = "vllm"
     capabilities = frozenset({GENERATE, RANK, TAG})
@@ -66,7 +111,11 @@ class VLLMBackend:
         kwargs: dict[str, Any] = {"model": resolve_model(name_or_path), "seed": 0, "enable_prefix_caching": True}
         if dtype not in (None, "auto"):
             kwargs["dtype"] = str(dtype).replace("torch.", "")
-        return cls(vllm.LLM(**kwargs), model_name=str(name_or_path), **options)
+        kwargs.update(engine_options(options))
+        backend = cls(vllm.LLM(**kwargs), model_name=str(name_or_path), **options)
+        if kwargs.get("data_parallel_size", 1) > 1:
+            backend.data_parallel = data_parallel_layout(backend.llm, kwargs)
+        return backend
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(self.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
