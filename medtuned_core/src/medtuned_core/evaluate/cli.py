@@ -12,7 +12,53 @@ from ..cli import data_dir_option, echo_json, option_option, parse_options, temp
 from ..errors import MedTunedError
 
 model_option = click.option("--model", required=True, help="Model folder, hub id, or the alias smollm2-135m.")
-backend_option = click.option("--backend", type=click.Choice(["hf", "vllm"]), default="hf", show_default=True, help="vllm is optional (GPU).")
+
+
+class BackendOption(click.Option):
+    """``--backend``: its help lists the backends installed now (any plugin's), read when help is shown."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from .backends import collect
+
+        found = collect(core_cli.registry()).found
+        listed = ", ".join(name + (" (not installed)" if info.missing else "") for name, info in sorted(found.items()))
+        self.help = f"Model backend: {listed}. Plugins add more; `medtuned plugins` describes each."
+        return super().get_help_record(ctx)
+
+
+backend_option = click.option("--backend", cls=BackendOption, default="hf", show_default=True, metavar="NAME")
+
+
+def backend_options(
+    base_url: str | None, api_key_env: str | None, api: str | None, concurrency: int | None, tensor_parallel: int | None, data_parallel: int | None, pairs: tuple[str, ...]
+) -> dict[str, object]:
+    """The backend's own options: the named flags that were given, then ``--backend-option KEY=VALUE``."""
+    named = {
+        "base_url": base_url,
+        "api_key_env": api_key_env,
+        "api": api,
+        "concurrency": concurrency,
+        "tensor_parallel_size": tensor_parallel,
+        "data_parallel_size": data_parallel,
+    }
+    return {k: v for k, v in named.items() if v is not None} | {k.replace("-", "_"): v for k, v in parse_options(pairs).items()}
+
+
+backend_flags = [
+    click.option("--base-url", help="openai: the server's URL, e.g. http://127.0.0.1:8000/v1 (default: the OpenAI API)."),
+    click.option("--api-key-env", metavar="VAR", help="openai: the environment variable holding the API key (default OPENAI_API_KEY); the key is never written."),
+    click.option("--api", type=click.Choice(["auto", "chat", "completions"]), help="openai: chat or plain completions (auto: chat for the chat prompt format)."),
+    click.option("--concurrency", type=int, help="openai: requests in flight (default 4)."),
+    click.option("--tensor-parallel-size", "tensor_parallel", type=int, help="vllm: GPUs per model replica."),
+    click.option("--data-parallel-size", "data_parallel", type=int, help="vllm: replicas, under torchrun (docs/evaluation.md)."),
+    click.option("--backend-option", "backend_pairs", multiple=True, metavar="KEY=VALUE", help="Any backend option, e.g. max_retries=2 timeout=60 tokenizer=DIR."),
+]
+
+
+def with_backend_flags(fn):
+    for flag in reversed(backend_flags):
+        fn = flag(fn)
+    return fn
 dtype_option = click.option("--dtype", default="auto", show_default=True, help="float32, bfloat16, float16 or auto.")
 threads_option = click.option("--threads", type=int, help="torch CPU threads (default: torch's choice).")
 
@@ -40,6 +86,7 @@ def _set_threads(threads: int | None) -> None:
     help="score: constrained labels / ranked choices where the task allows.",
 )
 @backend_option
+@with_backend_flags
 @click.option("--batch-size", default=8, show_default=True)
 @templates_option
 @option_option
@@ -69,6 +116,13 @@ def evaluate(
     limit: int | None,
     mode: str,
     backend: str,
+    base_url: str | None,
+    api_key_env: str | None,
+    api: str | None,
+    concurrency: int | None,
+    tensor_parallel: int | None,
+    data_parallel: int | None,
+    backend_pairs: tuple[str, ...],
     batch_size: int,
     templates: Path | None,
     options: tuple[str, ...],
@@ -111,6 +165,7 @@ def evaluate(
         reference=reference,
         overwrite=overwrite,
         registry=core_cli.registry(),
+        backend_options=backend_options(base_url, api_key_env, api, concurrency, tensor_parallel, data_parallel, backend_pairs),
     )
     if as_json:
         return echo_json(metrics)

@@ -20,7 +20,7 @@ from ..plugins import Registry, get_registry
 from ..prompt import ALPACA_FORMAT, PromptFormat
 from ..render import load_templates, render_split, sample_rows
 from ..scoring import parse_row, score_parsed
-from . import results
+from . import data_parallel, results
 from .backend import CAPABILITIES, Backend, make_backend
 from .constrained import TaggingHint, TaggingHintError
 from .generate import DEFAULT_MAX_NEW_TOKENS, budget
@@ -107,6 +107,41 @@ def run_batch(backend: Backend, batch: Sequence[Request], task: str) -> list[tup
     return [(text, {"max_new_tokens": budget_tokens}) for text in backend.generate(batch, budget_tokens)]
 
 
+def method_reason(row: Mapping[str, Any], method: str, mode: str, backend: Backend) -> str:
+    """Why a row got its method, as metrics.json states it per task (e.g. ``rank: choices by log-probability``)."""
+    if method == TAG:
+        return "tag: constrained labels (tagging hint)"
+    if method == RANK:
+        return "rank: choices by log-probability"
+    if mode != "score":
+        return "generate+parse: --mode generate"
+    wanted = TAG if isinstance(row.get("tagging"), Mapping) else (RANK if isinstance(row.get("choices"), list) and row["choices"] else None)
+    if wanted is None:
+        return "generate+parse: free-text answer (no tagging or choices hint)"
+    if wanted in backend.capabilities:
+        return f"generate+parse: the row's {'tagging' if wanted == TAG else 'choices'} hint is unusable"
+    why = (getattr(backend, "limits", None) or {}).get(wanted) or f"{wanted} is not among its capabilities"
+    return f"generate+parse: backend {backend.name} cannot {wanted}: {why}"
+
+
+def answers(backend: Backend, requests: Sequence[Request], batch_size: int, task: str, shard: data_parallel.Shard | None = None) -> Iterator[list[tuple[Request, str, dict[str, Any]]]]:
+    """This process's answers, in groups to store at once: per batch for a batch backend, one by one as they
+    arrive for a backend with ``stream`` (an API: each paid answer is on disk before the next arrives)."""
+    shard = shard or data_parallel.Shard()
+    stream = getattr(backend, "stream", None)
+    if stream is not None:
+        by_method: dict[str, list[Request]] = {}
+        for request in requests:
+            by_method.setdefault(request.method, []).append(request)
+        for group in by_method.values():
+            mine = shard.pick(group)
+            for i, text, decode in stream(mine, task):
+                yield [(mine[i], text, decode)]
+        return
+    for batch in shard.pick(list(batches(requests, batch_size))):
+        yield [(request, text, decode) for request, (text, decode) in zip(batch, run_batch(backend, batch, task), strict=True)]
+
+
 def prediction_row(registry: Registry, request: Request, text: str, decode: dict[str, Any], mode: str) -> dict[str, Any]:
     """A score-format row (+ prompt, method, parse result) for predictions.jsonl."""
     row = request.row
@@ -157,6 +192,7 @@ def evaluate(
     registry: Registry | None = None,
     progress: bool = True,
     model_label: str | None = None,
+    backend_options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on ``tasks`` (names, a comma-separated string, or all of ``family``) and write to ``out``.
 
@@ -204,48 +240,97 @@ def evaluate(
         "tasks": [t.name for t in selected],
         "limit": limit,
         "data_dir": str(data_dir),
+        "backend_options": dict(backend_options or {}),  # recorded, not compared: a server may move; never an API key
     }
-    results.check_run(out, identity, overwrite=overwrite)
-    store = results.PredictionStore(out / results.PREDICTIONS).open()
-    tag_options = {
-        "lookahead": 0 if tagging == "incremental" else lookahead,
-        "max_passes": max_passes,
-        "share_prefix": share_prefix,
-        "chunk_tokens": chunk_tokens,
-    }
-    loaded: list[Backend] = []
-
-    def get_backend() -> Backend:
-        if not loaded:
-            loaded.append(make_backend(backend, model, dtype=dtype, **tag_options))
-        return loaded[0]
-
     rendered = {
         t.name: sample_rows(list(render_split(registry, t, data_dir, split, seed, custom, dict(options or {}))), limit, seed, t.name, split) for t in selected
     }
-    speeds: dict[str, float | None] = {}
-    with _progress(progress) as bar:
-        for task in selected:
-            rows = rendered[task.name]
-            pending = [r for r in rows if (task.name, str(r["id"])) not in store]
-            bar_id = bar.add_task(task.name, total=len(rows), completed=len(rows) - len(pending)) if bar else None
-            speeds[task.name] = None
-            if not pending:
-                continue
-            engine = get_backend()
-            requests = make_requests(engine, pending, mode, max_new_tokens)
-            started, done = time.perf_counter(), 0
-            for batch in batches(requests, batch_size):
-                outputs = run_batch(engine, batch, task.name)
-                store.append([prediction_row(registry, request, text, decode, mode) for request, (text, decode) in zip(batch, outputs, strict=True)])
-                done += len(batch)
-                if bar:
-                    bar.update(bar_id, advance=len(batch), rate=done / max(time.perf_counter() - started, 1e-9))
-            speeds[task.name] = done / max(time.perf_counter() - started, 1e-9)
-    metrics = build_metrics(registry, store, rendered, speeds, identity, model_label)
-    families = {t.name: t.family for t in selected}
-    results.write_reports(out, metrics, families, reference_data)
-    return metrics
+    corpus_order = [(name, str(r["id"])) for name, rows in rendered.items() for r in rows]
+    shard = data_parallel.current_shard()
+    try:
+        shard.on_main(lambda: _prepare_out(out, identity, overwrite, corpus_order))
+        shard.barrier()  # rank 0 has checked the folder and merged what a killed run left
+        store = results.PredictionStore(out / results.PREDICTIONS).open()
+        writer = store if shard.size == 1 else results.PredictionStore(data_parallel.part_path(out, shard.rank)).open()
+        settings = {
+            "dtype": dtype,
+            "lookahead": 0 if tagging == "incremental" else lookahead,
+            "max_passes": max_passes,
+            "share_prefix": share_prefix,
+            "chunk_tokens": chunk_tokens,
+            "prompt_format": ALPACA_FORMAT,
+        }
+        loaded: list[Backend] = []
+
+        def get_backend() -> Backend:
+            if not loaded:
+                loaded.append(make_backend(backend, model, registry=registry, options=backend_options, **settings))
+                data_parallel.adopt_backend_groups(shard, loaded[0])
+            return loaded[0]
+
+        if shard.size > 1:
+            get_backend()  # every rank loads before any computes: a backend's own parallel groups form at load
+        speeds: dict[str, float | None] = {}
+        with _progress(progress and shard.main) as bar:
+            for task in selected:
+                rows = rendered[task.name]
+                pending = [r for r in rows if (task.name, str(r["id"])) not in store]
+                bar_id = bar.add_task(task.name, total=len(rows), completed=len(rows) - len(pending)) if bar else None
+                speeds[task.name] = None
+                if not pending:
+                    continue
+                engine = get_backend()
+                requests = make_requests(engine, pending, mode, max_new_tokens)
+                started, done = time.perf_counter(), 0
+                for group in answers(engine, requests, batch_size, task.name, shard):
+                    stored = []
+                    for request, text, decode in group:
+                        row = prediction_row(registry, request, text, decode, mode)
+                        row["method_reason"] = method_reason(request.row, request.method, mode, engine)
+                        stored.append(row)
+                    if shard.writes:
+                        writer.append(stored)
+                    done += len(group) * shard.shares  # rank 0 shows its share scaled up: the others run at about its pace
+                    if bar:
+                        bar.update(bar_id, advance=len(group) * shard.shares, rate=done / max(time.perf_counter() - started, 1e-9))
+                shard.barrier()
+                speeds[task.name] = len(pending) / max(time.perf_counter() - started, 1e-9)
+        shard.barrier()
+        facts = _backend_facts(loaded[0]) if loaded else {}
+
+        def report() -> dict[str, Any]:
+            data_parallel.merge_parts(out, store, corpus_order)
+            metrics = build_metrics(registry, store, rendered, speeds, identity, model_label)
+            metrics["run"].update(facts, processes=shard.size)
+            results.write_reports(out, metrics, {t.name: t.family for t in selected}, reference_data)
+            return metrics
+
+        metrics = shard.on_main(report)
+        shard.barrier()
+        if metrics is None:  # other ranks: what rank 0 wrote
+            metrics = json.loads((out / results.METRICS).read_text(encoding="utf-8"))
+        return metrics
+    finally:
+        shard.close()
+
+
+def _prepare_out(out: Path, identity: Mapping[str, Any], overwrite: bool, corpus_order: Sequence[tuple[str, str]]) -> None:
+    """Refuse another run's folder (or clear it with ``overwrite``), then fold in the part files a killed
+    data-parallel run left, in corpus order."""
+    if overwrite:
+        for part in out.glob(data_parallel.PART.format(rank="*")):
+            part.unlink()
+    results.check_run(out, identity, overwrite=overwrite)
+    data_parallel.merge_parts(out, results.PredictionStore(out / results.PREDICTIONS).open(), corpus_order)
+
+
+def _backend_facts(engine: Backend) -> dict[str, Any]:
+    """What a reader of metrics.json needs to know about the backend that ran (e.g. how budgets were counted)."""
+    facts: dict[str, Any] = {"backend_capabilities": sorted(engine.capabilities)}
+    note = getattr(engine, "tokenizer_note", None)
+    if note:
+        facts["token_counts"] = note
+    return facts
 
 
 def build_metrics(
@@ -265,6 +350,7 @@ def build_metrics(
         scored = score_parsed(registry, [parse_row(registry, r) for r in stored])[name]
         scored["examples_per_s"] = None if speeds.get(name) is None else round(speeds[name], 4)
         scored["methods"] = dict(Counter(r.get("method", "generate") for r in stored))
+        scored["method_reasons"] = dict(Counter(r["method_reason"] for r in stored if r.get("method_reason")))
         tasks[name] = scored
     run = {**identity, "model_label": model_label or _label(str(identity["model"]))}
     return {"run": run, "tasks": tasks}

@@ -1,0 +1,190 @@
+"""``--backend openai`` against a real OpenAI-compatible server: ``transformers serve`` on 127.0.0.1 with a tiny
+model folder (one server shared by the module, on a free port, always killed). The answers equal the hf
+backend's on the same model; a server killed mid-run, then restarted, leaves no row lost or duplicated.
+The log-probability path, which transformers serve does not offer, runs on recorded server responses."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("openai")
+pytest.importorskip("fastapi", reason='the server test needs "transformers[serving]"')
+pytest.importorskip("uvicorn", reason='the server test needs "transformers[serving]"')
+
+from click.testing import CliRunner  # noqa: E402
+
+from medtuned_core import cli as cli_module  # noqa: E402
+from medtuned_core.plugins import get_registry  # noqa: E402
+from medtuned_core.testing_models import build_tiny_model  # noqa: E402
+
+TASKS = "ncbi-disease,gad"
+START_TIMEOUT = 180
+SERVE = "import sys; from transformers.cli.transformers import main; sys.argv[0] = 'transformers'; sys.exit(main())"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """``transformers serve MODEL --host 127.0.0.1 --port P`` in its own process group (the model runs in a child)."""
+
+    def __init__(self, model: Path, log: Path) -> None:
+        self.model, self.log = model, log
+        self.process: subprocess.Popen | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> Server:
+        self.port = free_port()
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        command = [sys.executable, "-c", SERVE, "serve", str(self.model), "--host", "127.0.0.1", "--port", str(self.port), "--device", "cpu"]
+        with self.log.open("a") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()[-4000:]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise AssertionError("transformers serve did not answer /health in time:\n" + self.log.read_text()[-4000:])
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)  # the server's process group: uvicorn and its model process
+            self.process.wait()
+        self.process = None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("served") / "tiny", weight_std=0.1)
+
+
+@pytest.fixture(scope="module")
+def server(model_dir, tmp_path_factory):
+    served = Server(model_dir, tmp_path_factory.mktemp("logs") / "serve.log")
+    try:
+        yield served.start()
+    finally:
+        served.stop()
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory) -> Path:
+    """NCBI-disease and GAD from the samples the task packages ship, under one data root."""
+    root = tmp_path_factory.mktemp("data")
+    registry = get_registry()
+    for task in ("ncbi-disease", "gad"):
+        info = registry.get(task)
+        shutil.copytree(Path(info.sample_data) / info.data_folder, root / info.data_folder)
+    return root
+
+
+def evaluate(*args: object) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    return subprocess.run([sys.executable, "-m", "medtuned_core.cli", "evaluate", *map(str, args)], capture_output=True, text=True, env=env, timeout=600)
+
+
+def cli(*args: object):
+    return CliRunner().invoke(cli_module.cli, ["evaluate", *map(str, args)], catch_exceptions=False)
+
+
+def predictions(out: Path) -> dict[tuple[str, str], dict]:
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+    keyed = {(r["task"], r["id"]): r for r in rows}
+    assert len(keyed) == len(rows), "a row was stored twice"
+    return keyed
+
+
+@pytest.fixture(scope="module")
+def hf_answers(model_dir, data_root, tmp_path_factory) -> dict[tuple[str, str], dict]:
+    """The hf backend's greedy answers on the same model (batch 1, as the server runs each request)."""
+    out = tmp_path_factory.mktemp("hf") / "eval"
+    result = cli("--model", model_dir, "--tasks", TASKS, "--data-dir", data_root, "--limit", 6, "--out", out, "--batch-size", 1, "--mode", "generate")
+    assert result.exit_code == 0, result.output
+    return predictions(out)
+
+
+def test_openai_backend_answers_as_the_hf_backend_does(server, model_dir, data_root, hf_answers, tmp_path):
+    out = tmp_path / "api"
+    result = cli(
+        *("--model", model_dir, "--tasks", TASKS, "--data-dir", data_root, "--limit", 4, "--out", out),
+        *("--backend", "openai", "--base-url", server.base_url, "--mode", "score", "--concurrency", 2),
+    )
+    assert result.exit_code == 0, result.output
+    ours = predictions(out)
+    assert len(ours) == 8
+    for key, row in ours.items():
+        assert row["method"] == "generate" and row["decode"]["api"] == "completions"
+        assert row["prediction"] == hf_answers[key]["prediction"], key  # greedy, same prompt, same budget
+        assert row["decode"]["max_new_tokens"] == hf_answers[key]["decode"]["max_new_tokens"]
+    assert any(r["prediction"].strip() for r in ours.values())  # the model says something, not only newlines
+    metrics = json.loads((out / "metrics.json").read_text())
+    gad = metrics["tasks"]["gad"]["method_reasons"]
+    assert list(gad) == ["generate+parse: backend openai cannot rank: the server returned no prompt log-probabilities (echo + logprobs on /v1/completions)"]
+    assert list(metrics["tasks"]["ncbi-disease"]["method_reasons"])[0].startswith("generate+parse: backend openai cannot tag")
+    assert metrics["run"]["token_counts"].startswith("token budgets counted with the local tokenizer")
+    run = json.loads((out / "run.json").read_text())
+    assert run["backend"] == "openai" and run["backend_options"]["base_url"] == server.base_url
+
+
+def test_server_killed_mid_run_then_restarted_resumes_without_loss_or_duplicates(server, model_dir, data_root, hf_answers, tmp_path):
+    out = tmp_path / "api"
+    args = ["--model", model_dir, "--tasks", TASKS, "--data-dir", data_root, "--limit", 6, "--out", out, "--backend", "openai"]
+    args += ["--concurrency", 1, "--backend-option", "max_retries=1", "--backend-option", "timeout=20"]
+    log = (tmp_path / "first.txt").open("w")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "medtuned_core.cli", "evaluate", *map(str, [*args, "--base-url", server.base_url])], stdout=log, stderr=subprocess.STDOUT, env=env
+    )
+    store = out / "predictions.jsonl"
+    try:
+        deadline = time.monotonic() + 300
+        while not (store.exists() and len(store.read_bytes().splitlines()) >= 3):
+            assert first.poll() is None, (tmp_path / "first.txt").read_text()[-4000:]
+            assert time.monotonic() < deadline, "no answer arrived in time"
+            time.sleep(0.02)
+        server.stop()  # mid-run: the next request finds no server
+        first.wait(timeout=300)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+        log.close()
+    output = (tmp_path / "first.txt").read_text()
+    assert first.returncode != 0 and "Traceback" not in output, output[-4000:]
+    assert "rerun the same command to resume" in output
+    kept = predictions(out)
+    assert 3 <= len(kept) < 12
+
+    server.start()  # a new process on a new port: --base-url is not part of the run's identity
+    second = evaluate(*args, "--base-url", server.base_url)
+    assert second.returncode == 0, second.stderr[-4000:]
+    final = predictions(out)
+    assert set(final) == set(hf_answers)  # every row of both tasks, each once
+    assert all(final[k]["prediction"] == kept[k]["prediction"] for k in kept)  # nothing asked twice, nothing rewritten
+    assert all(final[k]["prediction"] == hf_answers[k]["prediction"] for k in final)
