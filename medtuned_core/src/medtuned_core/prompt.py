@@ -169,9 +169,7 @@ class ChatFormat:
         probe = self.prompt(_PROBE_USER)
         full = self._render(chat_messages(_PROBE_USER, "", _PROBE_ANSWER, system_prompt), generation=False)
         if _PROBE_USER not in probe or not full.startswith(probe) or not full[len(probe) :].startswith(_PROBE_ANSWER):
-            raise MedTunedError(
-                "the chat template does not render a conversation as its generation prompt followed by the answer; use --format alpaca"
-            )
+            raise MedTunedError("the chat template does not render a conversation as its generation prompt followed by the answer; use --format alpaca")
         self._before_user, self._after_user = probe.split(_PROBE_USER, 1)
         # The end of turn: what the template writes after the answer, without trailing whitespace (the "\n" after
         # ChatML's <|im_end|> is the start of the next turn, not part of the answer). None at all: EOS.
@@ -273,7 +271,7 @@ def recorded_format(folder: str | Path | None) -> dict[str, Any] | None:
         except json.JSONDecodeError as exc:
             raise MedTunedError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
         if not isinstance(record, dict) or record.get("format") not in FORMATS:
-            raise MedTunedError(f"{path}: expected {{\"format\": one of {', '.join(FORMATS)}, ...}}")
+            raise MedTunedError(f'{path}: expected {{"format": one of {", ".join(FORMATS)}, ...}}')
         return record
     card = Path(folder) / "README.md"
     if card.is_file() and "\n- medtuned\n" in card.read_text(encoding="utf-8", errors="replace").split("\n---", 1)[0] + "\n":
@@ -304,6 +302,15 @@ def format_for_model(model: Any, requested: str = AUTO, system_prompt: str | Non
     if system_prompt is None and recorded is not None and recorded["format"] == name:
         system_prompt = recorded.get("system_prompt")
     return make_format(name, tokenizer, system_prompt)
+
+
+def bind_format(fmt: PromptFormat, backend: Any) -> PromptFormat:
+    """``fmt`` bound to the backend's tokenizer when it was chosen before one was at hand (a hub id not yet
+    downloaded): a chat format needs the tokenizer to render prompts."""
+    tokenizer = getattr(backend, "tokenizer", None)
+    if isinstance(fmt, ChatFormat) and fmt.tokenizer is None and tokenizer is not None:
+        return ChatFormat(tokenizer, fmt.system_prompt)
+    return fmt
 
 
 def _tokenizer_and_folder(model: Any) -> tuple[Any, str | None]:

@@ -92,7 +92,7 @@ def run_demo(
             model_label=folder,
         )
 
-    console.rule(f"2/4 evaluate {base_model} zero-shot ({mode} mode)")
+    console.rule(f"2/4 evaluate {base_model} zero-shot ({mode} mode, in its own prompt format)")
     _set_threads(threads)
     before = run_eval(base_model, "eval-before")
 
@@ -106,8 +106,10 @@ def run_demo(
     after = run_eval(str(exported), "eval-after")
 
     rows = compare(before, after)
-    write_comparison(rows, work, title=f"{base_model}: before vs after a short CPU fine-tune ({_steps(work / 'run')} steps)")
-    console.print(_table(rows))
+    formats = f"zero-shot in the {before['run']['format']} format, fine-tuned in the {after['run']['format']} format"
+    title = f"{base_model}: before vs after a short CPU fine-tune ({_steps(work / 'run')} steps; {formats})"
+    write_comparison(rows, work, title=title)
+    console.print(_table(rows, formats))
     console.print(f"Wrote {work / 'results.md'} and {work / 'before_after.png'} in {time.perf_counter() - clock:.0f} s.")
     return {"rows": rows, "before": before, "after": after, "out": str(work)}
 
@@ -127,10 +129,10 @@ def _set_threads(threads: int) -> None:
     torch.set_num_threads(max(1, threads))
 
 
-def _table(rows: list[dict[str, Any]]):
+def _table(rows: list[dict[str, Any]], formats: str):
     from rich.table import Table
 
-    table = Table(title="Before / after fine-tuning")
+    table = Table(title=f"Before / after fine-tuning ({formats})")
     for col in ("task", "metric", "before", "after", "change"):
         table.add_column(col, justify="right" if col in ("before", "after", "change") else "left")
     for r in rows:

@@ -59,6 +59,17 @@ def with_backend_flags(fn):
     for flag in reversed(backend_flags):
         fn = flag(fn)
     return fn
+
+
+format_option = click.option(
+    "--format",
+    "prompt_format",
+    type=click.Choice(["auto", "alpaca", "chat"]),
+    default="auto",
+    show_default=True,
+    help="Prompt format. auto: the format a MedTuned export records (medtuned.json); for any other model chat when its tokenizer has a chat template, else alpaca.",
+)
+system_prompt_option = click.option("--system-prompt", help="chat: a system turn (default: what the export records, else the template's own default).")
 dtype_option = click.option("--dtype", default="auto", show_default=True, help="float32, bfloat16, float16 or auto.")
 threads_option = click.option("--threads", type=int, help="torch CPU threads (default: torch's choice).")
 
@@ -85,6 +96,8 @@ def _set_threads(threads: int | None) -> None:
     show_default=True,
     help="score: constrained labels / ranked choices where the task allows.",
 )
+@format_option
+@system_prompt_option
 @backend_option
 @with_backend_flags
 @click.option("--batch-size", default=8, show_default=True)
@@ -115,6 +128,8 @@ def evaluate(
     out: Path,
     limit: int | None,
     mode: str,
+    prompt_format: str,
+    system_prompt: str | None,
     backend: str,
     base_url: str | None,
     api_key_env: str | None,
@@ -158,6 +173,8 @@ def evaluate(
         seed=seed,
         options=parse_options(options),
         dtype=None if dtype == "auto" else dtype,
+        prompt_format=prompt_format,
+        system_prompt=system_prompt,
         max_new_tokens=max_new_tokens,
         tagging=tagging,
         lookahead=lookahead,
@@ -172,7 +189,7 @@ def evaluate(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{metrics['run']['model_label']} · {split} · {mode}")
+    table = Table(title=f"{metrics['run']['model_label']} · {split} · {mode} · {metrics['run']['format']} format")
     for col in ("task", "metric", "score", "n", "unparsed", "ex/s"):
         table.add_column(col)
     for name, r in metrics["tasks"].items():
@@ -192,6 +209,8 @@ def evaluate(
 @click.option("--mode", type=click.Choice(["generate", "score"]), default="score", show_default=True)
 @data_dir_option
 @templates_option
+@format_option
+@system_prompt_option
 @backend_option
 @dtype_option
 @threads_option
@@ -202,6 +221,8 @@ def predict(
     text: str | None,
     file: Path | None,
     mode: str,
+    prompt_format: str,
+    system_prompt: str | None,
     data_dir: Path | None,
     templates: Path | None,
     backend: str,
@@ -233,6 +254,8 @@ def predict(
         templates=custom,
         backend=backend,
         dtype=None if dtype == "auto" else dtype,
+        prompt_format=prompt_format,
+        system_prompt=system_prompt,
     )
     if as_json:
         return click.echo(json.dumps(items, indent=2, ensure_ascii=False))

@@ -27,7 +27,23 @@ RUN = "run.json"
 
 # Settings that change the predictions: a resumed run must match them.
 # (The tagging algorithm is not among them: every exact algorithm gives the same answers.)
-RUN_IDENTITY = ("model", "model_fingerprint", "mode", "backend", "split", "seed", "templates_sha256", "options", "max_passes", "max_new_tokens", "dtype")
+RUN_IDENTITY = (
+    "model",
+    "model_fingerprint",
+    "mode",
+    "format",
+    "system_prompt",
+    "backend",
+    "split",
+    "seed",
+    "templates_sha256",
+    "options",
+    "max_passes",
+    "max_new_tokens",
+    "dtype",
+)
+# What a run.json written before a setting existed implies (every run was in the Alpaca format then).
+IDENTITY_DEFAULTS = {"format": "alpaca"}
 
 
 class PredictionStore:
@@ -85,7 +101,7 @@ def file_sha256(path: str | Path | None) -> str | None:
 
 
 # Files whose bytes are the model: weights (full or adapter), its config and the tokenizer.
-MODEL_FILES = ("*.safetensors", "*.bin", "*.pt", "*.gguf", "*config.json", "tokenizer*.json")
+MODEL_FILES = ("*.safetensors", "*.bin", "*.pt", "*.gguf", "*config.json", "tokenizer*.json", "chat_template.*")
 SAMPLE_BYTES = 1 << 20
 
 
@@ -125,6 +141,7 @@ def check_run(out: Path, identity: Mapping[str, Any], *, overwrite: bool) -> Non
             previous = json.loads(run_file.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise CorpusFormatError(run_file, exc.lineno, f"invalid JSON ({exc.msg})") from None
+        previous = {**IDENTITY_DEFAULTS, **previous}
         changed = [k for k in RUN_IDENTITY if previous.get(k) != identity.get(k)]
         if changed:
             detail = ", ".join(f"{k}: {previous.get(k)!r} -> {identity.get(k)!r}" for k in changed)
@@ -180,7 +197,7 @@ def results_markdown(metrics: Mapping[str, Any], families: Mapping[str, str], re
     lines = [
         f"# Evaluation of {ours}",
         "",
-        f"Split `{run['split']}`, mode `{run['mode']}`, backend `{run['backend']}`"
+        f"Split `{run['split']}`, mode `{run['mode']}`, prompt format `{run.get('format', 'alpaca')}`, backend `{run['backend']}`"
         + (f", a fixed sample of {run['limit']} examples per task (seed {run.get('seed', 0)})" if run.get("limit") else "")
         + ". Scores are percentages (the primary metric of each task; entity-level micro F1 for NER).",
         "",

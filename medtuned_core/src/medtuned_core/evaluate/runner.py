@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import MedTunedError
 from ..plugins import Registry, get_registry
-from ..prompt import ALPACA_FORMAT, PromptFormat
+from ..prompt import ALPACA_FORMAT, AUTO, PromptFormat, bind_format, format_for_model
 from ..render import load_templates, render_split, sample_rows
 from ..scoring import parse_row, score_parsed
 from . import data_parallel, results
@@ -193,10 +193,14 @@ def evaluate(
     progress: bool = True,
     model_label: str | None = None,
     backend_options: Mapping[str, Any] | None = None,
+    prompt_format: str = AUTO,
+    system_prompt: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on ``tasks`` (names, a comma-separated string, or all of ``family``) and write to ``out``.
 
     ``model`` is a folder, hub id or alias (``smollm2-135m``), a ``(model, tokenizer)`` pair, or a backend.
+    ``prompt_format`` ``auto`` (``prompt.choose_format``): what a MedTuned export records, else ``chat`` when the
+    tokenizer has a chat template, else ``alpaca``; ``system_prompt`` (chat) replaces the template's default.
     Returns the metrics written to ``out/metrics.json``: ``{"run": {...}, "tasks": {task: {"metric", "score",
     "n", "unparsed", "gold_unparsed", "examples_per_s", "methods", ...details}}}``. Rerunning with the same
     settings resumes: rows already in ``predictions.jsonl`` are kept, the rest computed.
@@ -221,10 +225,13 @@ def evaluate(
     reference_data = results.load_reference(reference)
     out = Path(out)
     model_name = _model_name(model)
+    fmt = format_for_model(model, prompt_format, system_prompt)
     identity = {
         "model": str(model_name),
         "model_fingerprint": results.model_fingerprint(model_name) if isinstance(model, str) else None,
         "mode": mode,
+        "format": fmt.name,
+        "system_prompt": fmt.system_prompt,
         "backend": backend,
         "split": split,
         "seed": seed,
@@ -258,7 +265,7 @@ def evaluate(
             "max_passes": max_passes,
             "share_prefix": share_prefix,
             "chunk_tokens": chunk_tokens,
-            "prompt_format": ALPACA_FORMAT,
+            "prompt_format": fmt,
         }
         loaded: list[Backend] = []
 
@@ -280,7 +287,7 @@ def evaluate(
                 if not pending:
                     continue
                 engine = get_backend()
-                requests = make_requests(engine, pending, mode, max_new_tokens)
+                requests = make_requests(engine, pending, mode, max_new_tokens, fmt=bind_format(fmt, engine))
                 started, done = time.perf_counter(), 0
                 for group in answers(engine, requests, batch_size, task.name, shard):
                     stored = []
