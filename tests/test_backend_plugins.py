@@ -108,7 +108,7 @@ def test_a_broken_backend_registration_is_reported_and_the_rest_load():
     assert any("medtuned_register_backends failed: RuntimeError: half registered" in p for p in found.problems)
 
 
-ENTRY_MODULE = '''
+ENTRY_MODULE = """
 from medtuned_core import hookimpl
 
 @hookimpl
@@ -116,7 +116,7 @@ def medtuned_register_backends(register):
     def load(model, **settings):
         raise RuntimeError("never loaded while listing")
     register("remote-toy", load, description="a backend from an installed distribution", options=("endpoint",))
-'''
+"""
 HEAVY = {"torch", "transformers", "openai", "vllm"}
 PROBE = """
 import sys

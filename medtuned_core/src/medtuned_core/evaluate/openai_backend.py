@@ -53,6 +53,7 @@ class OpenAIBackend:
         tokenizer: Any = None,
         tokenizer_source: str | None = None,
         secret: str | None = None,
+        prompt_format: Any = None,
     ) -> None:
         if api not in APIS:
             raise MedTunedError(f"--api {api!r}: choose one of {', '.join(APIS)}")
@@ -71,6 +72,9 @@ class OpenAIBackend:
         self._secret = secret
         self._rank_problem: str | None = None
         self._probed = False
+        if getattr(prompt_format, "name", None) == CHAT and tokenizer is None:
+            # The server applies its own template; without the tokenizer here there is no flat prompt to score.
+            self._rank_problem, self._probed = "the chat format has no flat prompt to score without a local tokenizer", True
         self._lock = threading.Lock()
 
     @classmethod
@@ -101,11 +105,7 @@ class OpenAIBackend:
         local, source = _local_tokenizer(tokenizer or model)
         if tokenizer and local is None:
             raise MedTunedError(f"--backend-option tokenizer={tokenizer}: not a local tokenizer folder")
-        backend = cls(client, model, api=api, concurrency=int(concurrency), tokenizer=local, tokenizer_source=source, secret=key)
-        if getattr(prompt_format, "name", None) == CHAT and local is None:
-            # The server applies its own template; without the tokenizer here there is no flat prompt to score.
-            backend._rank_problem, backend._probed = "the chat format has no flat prompt to score without a local tokenizer", True
-        return backend
+        return cls(client, model, api=api, concurrency=int(concurrency), tokenizer=local, tokenizer_source=source, secret=key, prompt_format=prompt_format)
 
     # -- what it can do ------------------------------------------------------------------------
     @property
@@ -147,13 +147,13 @@ class OpenAIBackend:
     def generate(self, requests: Sequence[Request], max_new_tokens: int) -> list[str]:
         out: list[str] = [""] * len(requests)
         capped = [_with_budget(r, max_new_tokens) for r in requests]
-        for i, text, _ in self.stream(capped):
+        for i, (text, _, _) in self._results(capped, GENERATE):
             out[i] = text
         return out
 
     def rank(self, requests: Sequence[Request]) -> list[RankOutcome]:
         out: list[Any] = [None] * len(requests)
-        for i, (_, _, outcome) in self._results(requests):
+        for i, (_, _, outcome) in self._results(requests, RANK):
             out[i] = outcome
         return out
 
@@ -165,11 +165,11 @@ class OpenAIBackend:
         for i, (text, decode, _) in self._results(requests):
             yield i, text, decode
 
-    def _results(self, requests: Sequence[Request]) -> Iterator[tuple[int, tuple[str, dict[str, Any], RankOutcome | None]]]:
+    def _results(self, requests: Sequence[Request], method: str | None = None) -> Iterator[tuple[int, tuple[str, dict[str, Any], RankOutcome | None]]]:
         """Each request's answer as it arrives. At most ``concurrency`` requests are in flight. When one fails for good (after the client's retries),
         requests not yet sent are cancelled, the answers still arriving are handed over, then the error is raised."""
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="medtuned-openai")
-        futures = {pool.submit(self._answer, request): i for i, request in enumerate(requests)}
+        futures = {pool.submit(self._answer, request, method or request.method): i for i, request in enumerate(requests)}
         failure: tuple[int, BaseException] | None = None
         try:
             for future in as_completed(futures):
@@ -194,8 +194,8 @@ class OpenAIBackend:
                 "the answers received so far are saved: rerun the same command to resume"
             ) from None
 
-    def _answer(self, request: Request) -> tuple[str, dict[str, Any], RankOutcome | None]:
-        if request.method == RANK:
+    def _answer(self, request: Request, method: str) -> tuple[str, dict[str, Any], RankOutcome | None]:
+        if method == RANK:
             outcome = self._rank_one(request)
             return outcome.choice, outcome.diagnostics(), outcome
         budget = request.max_new_tokens
