@@ -45,70 +45,12 @@ PINNED_PROMPT = (
     "no cough glucose daily after tumour before on in aspirin the dose on in was signs biopsy\n\n### Output:\n"
 )
 PINNED_PROMPT_IDS = [
-    271,
-    318,
-    29,
-    202,
-    39,
-    82,
-    319,
-    286,
-    294,
-    322,
-    287,
-    292,
-    266,
-    315,
-    285,
-    317,
-    34,
-    224,
-    36,
-    277,
-    90,
-    263,
-    224,
-    342,
-    285,
-    275,
-    17,
-    202,
-    202,
-    271,
+    int(i)
+    for i in (
+        "271 318 29 202 39 82 319 286 294 322 287 292 266 315 285 317 34 224 36 277 90 263 224 342 285 275 17 202 202 271 313 29 202 81 82 "
+        "343 321 74 75 224 383 283 375 331 224 367 345 349 295 266 86 339 286 373 349 295 351 361 305 76 82 83 86 92 202 202 271 316 29 202"
+    ).split()
 ]
-PINNED_PROMPT_IDS += [
-    313,
-    29,
-    202,
-    81,
-    82,
-    343,
-    321,
-    74,
-    75,
-    224,
-    383,
-    283,
-    375,
-    331,
-    224,
-    367,
-    345,
-    349,
-    295,
-    266,
-    86,
-    339,
-    286,
-    373,
-    349,
-    295,
-    351,
-    361,
-    305,
-    76,
-]
-PINNED_PROMPT_IDS += [82, 83, 86, 92, 202, 202, 271, 316, 29, 202]
 PINNED_ANSWER_IDS = [342, 2]  # "yes", EOS
 
 
@@ -292,6 +234,26 @@ def test_evaluate_in_chat_format_names_it_everywhere(tmp_path, chat_tok):
     assert metrics["tasks"]["toy-tagger"]["unparsed"] == 0 and metrics["tasks"]["toy-yesno"]["unparsed"] == 0
     with pytest.raises(MedTunedError, match="format: 'chat' -> 'alpaca'"):  # the format is part of the run's identity
         evaluate((model, chat_tok), ["toy-yesno"], data, "test", out, "score", registry=helpers.registry(), progress=False, prompt_format="alpaca")
+    generated = evaluate(
+        (model, chat_tok), ["toy-tagger", "toy-yesno"], data, "test", tmp_path / "gen", "generate", registry=helpers.registry(), progress=False
+    )
+    assert generated["run"]["format"] == "chat" and {m for t in generated["tasks"].values() for m in t["methods"]} == {"generate"}
+    rows = [json.loads(line) for line in (tmp_path / "gen" / "predictions.jsonl").read_text().splitlines()]
+    assert rows and not any("<|" in r["prediction"] for r in rows)  # only the new tokens, special tokens dropped
+
+
+def test_predict_picks_the_chat_format_of_a_chat_model(tmp_path, monkeypatch):
+    from medtuned_core.evaluate import runner
+    from medtuned_core.evaluate.predict import predict
+    from medtuned_core.testing_models import build_tiny_model
+
+    made = []
+    original = runner.make_requests
+    monkeypatch.setattr(runner, "make_requests", lambda *a, **k: made.extend(original(*a, **k)) or made)
+    folder = build_tiny_model(tmp_path / "chat", chat=True)
+    items = predict(str(folder), "toy-yesno", ["mild fever"], registry=helpers.registry(), data_dir=helpers.write_data(tmp_path / "data"))
+    assert len(items) == 1 and items[0]["method"] == "rank" and items[0]["ok"]
+    assert made[0].format.name == "chat" and made[0].prompt.startswith("<s><|system|>")
 
 
 def test_a_model_trained_in_chat_exports_its_template_and_is_evaluated_in_chat(tmp_path):

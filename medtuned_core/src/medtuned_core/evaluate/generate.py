@@ -1,10 +1,11 @@
 """Free generation with the Hugging Face backend: batched greedy decoding.
 
 Prompts are left-padded (decoder-only models continue from the right edge), the runner hands them
-over sorted by length so a batch wastes little padding, and decoding stops where the prompt format says
-an answer ends (EOS or a new ``###`` block in Alpaca, the end-of-turn token of a chat template). The study decoded with 4 beams and 512 new tokens; greedy search with a
-budget from the task's expected output length gives the same answers far faster on fine-tuned
-models, which put nearly all probability on one continuation.
+over sorted by length so a batch wastes little padding, and decoding stops where the prompt format
+says an answer ends (EOS or the start of a new block in Alpaca, the end-of-turn token of a chat
+template). The study decoded with 4 beams and 512 new tokens; greedy search with a budget from the
+task's expected output length gives the same answers far faster on fine-tuned models, which put
+nearly all probability on one continuation.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from .recipe import DEEPSPEED_CHOICES, RECIPES, make_config, parse_overrides
     "--format",
     "format",
     type=click.Choice(FORMATS),
-    help="Prompt format: alpaca (the study's ### blocks) or chat (the tokenizer's chat template; the answer is the assistant turn).  [default: alpaca]",
+    help="Prompt format: alpaca (the study's Instruction/Input/Output blocks) or chat (the tokenizer's chat template; the answer is the assistant turn).  [default: alpaca]",
 )
 @click.option("--system-prompt", help="chat: a system turn for every row (default: the template's own, if any).")
 @click.option("--lora/--no-lora", default=None, help="Train LoRA adapters (peft), merged into the weights on export.")
