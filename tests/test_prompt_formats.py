@@ -298,3 +298,23 @@ def test_model_folder_without_record_or_template_is_alpaca(tmp_path: Path):
 
     assert format_for_model(str(build_tiny_model(tmp_path / "plain"))).name == "alpaca"
     assert format_for_model(str(build_tiny_model(tmp_path / "chat", chat=True))).name == "chat"
+
+
+def test_train_chat_on_a_tokenizer_without_template_is_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from medtuned_core.cli import cli
+    from medtuned_core.testing_models import build_tiny_model, write_build_output
+
+    args = [
+        "train",
+        "--model",
+        str(build_tiny_model(tmp_path / "plain")),
+        "--data",
+        str(write_build_output(tmp_path / "build")),
+        "--out",
+        str(tmp_path / "run"),
+    ]
+    result = CliRunner().invoke(cli, [*args, "--format", "chat", "--dry-run"])
+    assert result.exit_code == 1 and "the tokenizer has no chat template; use --format alpaca" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
