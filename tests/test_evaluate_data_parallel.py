@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ pytest.importorskip("torch")
 
 from medtuned_core.evaluate import data_parallel, results  # noqa: E402
 from medtuned_core.plugins import get_registry  # noqa: E402
-from medtuned_core.testing_models import build_tiny_model  # noqa: E402
+from medtuned_core.testing_models import build_tiny_model, sample_data_root  # noqa: E402
 
 TASKS = "ncbi-disease,gad"
 
@@ -29,12 +28,8 @@ def model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("data")
-    registry = get_registry()
-    for task in ("ncbi-disease", "gad"):
-        info = registry.get(task)
-        shutil.copytree(Path(info.sample_data) / info.data_folder, root / info.data_folder)
-    return root
+    """NCBI-disease and GAD from the samples the task packages ship, under one data root."""
+    return sample_data_root(tmp_path_factory.mktemp("data"), ["ncbi-disease", "gad"])
 
 
 def evaluate(out: Path, model_dir: Path, data_root: Path, limit: int, processes: int) -> subprocess.CompletedProcess:

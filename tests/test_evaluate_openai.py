@@ -6,15 +6,8 @@ The log-probability path, which transformers serve does not offer, runs on recor
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -26,58 +19,10 @@ pytest.importorskip("uvicorn", reason='the server test needs "transformers[servi
 from click.testing import CliRunner  # noqa: E402
 
 from medtuned_core import cli as cli_module  # noqa: E402
-from medtuned_core.plugins import get_registry  # noqa: E402
-from medtuned_core.testing_models import build_tiny_model  # noqa: E402
+from medtuned_core.testing_models import build_tiny_model, sample_data_root  # noqa: E402
+from medtuned_core.testing_server import LocalServer  # noqa: E402
 
 TASKS = "ncbi-disease,gad"
-START_TIMEOUT = 180
-SERVE = "import sys; from transformers.cli.transformers import main; sys.argv[0] = 'transformers'; sys.exit(main())"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """``transformers serve MODEL --host 127.0.0.1 --port P`` in its own process group (the model runs in a child)."""
-
-    def __init__(self, model: Path, log: Path) -> None:
-        self.model, self.log = model, log
-        self.process: subprocess.Popen | None = None
-        self.port = 0
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def start(self) -> Server:
-        self.port = free_port()
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-        command = [sys.executable, "-c", SERVE, "serve", str(self.model), "--host", "127.0.0.1", "--port", str(self.port), "--device", "cpu"]
-        with self.log.open("a") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()[-4000:]
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise AssertionError("transformers serve did not answer /health in time:\n" + self.log.read_text()[-4000:])
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)  # the server's process group: uvicorn and its model process
-            self.process.wait()
-        self.process = None
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +41,7 @@ def model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(model_dir, tmp_path_factory):
-    served = Server(model_dir, tmp_path_factory.mktemp("logs") / "serve.log")
+    served = LocalServer(model_dir, tmp_path_factory.mktemp("logs") / "serve.log")
     try:
         yield served.start()
     finally:
@@ -106,12 +51,7 @@ def server(model_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory) -> Path:
     """NCBI-disease and GAD from the samples the task packages ship, under one data root."""
-    root = tmp_path_factory.mktemp("data")
-    registry = get_registry()
-    for task in ("ncbi-disease", "gad"):
-        info = registry.get(task)
-        shutil.copytree(Path(info.sample_data) / info.data_folder, root / info.data_folder)
-    return root
+    return sample_data_root(tmp_path_factory.mktemp("data"), ["ncbi-disease", "gad"])
 
 
 def cli(*args: object):

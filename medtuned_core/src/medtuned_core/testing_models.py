@@ -174,3 +174,19 @@ def write_build_output(
     with atomic_writer(folder / "manifest.json") as fh:
         json.dump(info, fh, indent=2)
     return folder
+
+
+def sample_data_root(folder: str | Path, tasks: Iterable[str], registry: Any = None) -> Path:
+    """One data root holding the shipped sample folders (``TaskInfo.sample_data``) of ``tasks``, for a
+    ``--data-dir`` that spans task packages."""
+    import shutil
+
+    from .plugins import get_registry
+
+    folder = Path(folder)
+    registry = registry or get_registry()
+    for name in tasks:
+        info = registry.get(name)
+        if not (folder / info.data_folder).exists():
+            shutil.copytree(Path(info.sample_data) / info.data_folder, folder / info.data_folder)
+    return folder
