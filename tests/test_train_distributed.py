@@ -138,7 +138,9 @@ def test_two_simulated_nodes_train_as_one_node_with_two_processes(tiny_model_dir
         launcher = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", f"--node_rank={node}", "--nproc_per_node=1"]
         launcher += ["--rdzv_backend=c10d", f"--rdzv_endpoint=127.0.0.1:{port}", "--rdzv_id=medtuned-two-nodes"]
         log = (tmp_path / f"node{node}.txt").open("w")
-        nodes.append((subprocess.Popen([*launcher, "-m", "medtuned_core.cli", "train", *args(tmp_path / "two")], stdout=log, stderr=subprocess.STDOUT, env=env()), log))
+        nodes.append(
+            (subprocess.Popen([*launcher, "-m", "medtuned_core.cli", "train", *args(tmp_path / "two")], stdout=log, stderr=subprocess.STDOUT, env=env()), log)
+        )
     try:
         for process, _ in nodes:
             process.wait(timeout=RUN_TIMEOUT)

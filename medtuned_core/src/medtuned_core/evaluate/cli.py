@@ -30,7 +30,13 @@ backend_option = click.option("--backend", cls=BackendOption, default="hf", show
 
 
 def backend_options(
-    base_url: str | None, api_key_env: str | None, api: str | None, concurrency: int | None, tensor_parallel: int | None, data_parallel: int | None, pairs: tuple[str, ...]
+    base_url: str | None,
+    api_key_env: str | None,
+    api: str | None,
+    concurrency: int | None,
+    tensor_parallel: int | None,
+    data_parallel: int | None,
+    pairs: tuple[str, ...],
 ) -> dict[str, object]:
     """The backend's own options: the named flags that were given, then ``--backend-option KEY=VALUE``."""
     named = {
@@ -46,12 +52,18 @@ def backend_options(
 
 backend_flags = [
     click.option("--base-url", help="openai: the server's URL, e.g. http://127.0.0.1:8000/v1 (default: the OpenAI API)."),
-    click.option("--api-key-env", metavar="VAR", help="openai: the environment variable holding the API key (default OPENAI_API_KEY); the key is never written."),
-    click.option("--api", type=click.Choice(["auto", "chat", "completions"]), help="openai: chat or plain completions (auto: chat for the chat prompt format)."),
+    click.option(
+        "--api-key-env", metavar="VAR", help="openai: the environment variable holding the API key (default OPENAI_API_KEY); the key is never written."
+    ),
+    click.option(
+        "--api", type=click.Choice(["auto", "chat", "completions"]), help="openai: chat or plain completions (auto: chat for the chat prompt format)."
+    ),
     click.option("--concurrency", type=int, help="openai: requests in flight (default 4)."),
     click.option("--tensor-parallel-size", "tensor_parallel", type=int, help="vllm: GPUs per model replica."),
     click.option("--data-parallel-size", "data_parallel", type=int, help="vllm: replicas, under torchrun (docs/evaluation.md)."),
-    click.option("--backend-option", "backend_pairs", multiple=True, metavar="KEY=VALUE", help="Any backend option, e.g. max_retries=2 timeout=60 tokenizer=DIR."),
+    click.option(
+        "--backend-option", "backend_pairs", multiple=True, metavar="KEY=VALUE", help="Any backend option, e.g. max_retries=2 timeout=60 tokenizer=DIR."
+    ),
 ]
 
 
