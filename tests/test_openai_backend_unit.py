@@ -179,3 +179,18 @@ def test_the_api_key_is_never_written(tmp_path, monkeypatch):
     assert secret not in str(error.value) and "AuthenticationError 401" in str(error.value)
     assert "api_key_env" in (out / "run.json").read_text()
     assert not any(secret in p.read_text(errors="replace") for p in out.iterdir() if p.is_file())
+
+
+def test_api_choice_follows_the_prompt_format_and_refuses_what_cannot_work():
+    from medtuned_core.prompt import ChatFormat
+
+    chat_without_tokenizer = ChatFormat(None)
+    backend = OpenAIBackend.load("served-model", base_url=BASE, prompt_format=chat_without_tokenizer)
+    assert backend.api == "auto" and "rank" not in backend.capabilities  # no flat prompt to score, and no probe sent
+    assert backend.limits["rank"] == "the chat format has no flat prompt to score without a local tokenizer"
+    assert backend.tokenizer_note.startswith("token budgets estimated at 3 characters per token")
+    assert backend.count_tokens(["abcdefg"]) == [3]
+    with pytest.raises(MedTunedError, match="use --api chat"):
+        OpenAIBackend.load("served-model", base_url=BASE, api="completions", prompt_format=chat_without_tokenizer)
+    with pytest.raises(MedTunedError, match=r"set \$MEDTUNED_UNSET_KEY"):
+        OpenAIBackend.load("gpt-4o-mini", api_key_env="MEDTUNED_UNSET_KEY")

@@ -105,6 +105,8 @@ class OpenAIBackend:
         local, source = _local_tokenizer(tokenizer or model)
         if tokenizer and local is None:
             raise MedTunedError(f"--backend-option tokenizer={tokenizer}: not a local tokenizer folder")
+        if api == "completions" and getattr(prompt_format, "name", None) == CHAT and local is None:
+            raise MedTunedError("--api completions needs a flat prompt, which the chat format has only with a local tokenizer: use --api chat")
         return cls(client, model, api=api, concurrency=int(concurrency), tokenizer=local, tokenizer_source=source, secret=key, prompt_format=prompt_format)
 
     # -- what it can do ------------------------------------------------------------------------
