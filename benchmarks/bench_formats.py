@@ -5,7 +5,8 @@
 For each mode, evaluates NCBI-disease, GAD, MedQA and PubMedQA (test split, a fixed sample of ``--limit`` examples
 per task chosen by ``--seed``, as ``medtuned evaluate --limit``) once with ``--format alpaca`` and once with
 ``--format chat``, and prints each task's primary score in both formats side by side with the share of answers
-the task's parser could not read. The machine load (1-minute average) is printed at the start and end: times are
+the task's parser could not read, then how often each answer was given on the choice tasks (a format can move
+a small model's answers from one option to all of them). The machine load (1-minute average) is printed at the start and end: times are
 noisy on a shared machine, scores are not. Each run is a normal ``medtuned evaluate`` output folder under ``--out``
 (rerunning resumes).
 """
@@ -13,9 +14,11 @@ noisy on a shared machine, scores are not. Each run is a normal ``medtuned evalu
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 TASKS = ("ncbi-disease", "gad", "medqa", "pubmedqa")
@@ -78,7 +81,23 @@ def main() -> None:
                 f"| {task} | {a['metric']} | {a['n']} | {a['score']:.3f} | {c['score']:.3f} | "
                 f"{a['unparsed'] / a['n']:.0%} ({a['unparsed']}) | {c['unparsed'] / c['n']:.0%} ({c['unparsed']}) |"
             )
+    print("\nanswers given (parsed), per task, mode and format:")
+    for mode in args.modes.split(","):
+        for fmt in FORMATS:
+            counts = answer_counts(out / f"{mode}-{fmt}" / "predictions.jsonl")
+            shown = "; ".join(f"{task}: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items())) for task, c in counts.items())
+            print(f"  {mode:>8} {fmt:>6}: {shown}")
     print(f"\nload at the end {load()}; outputs in {out}")
+
+
+def answer_counts(path: Path) -> dict[str, Counter]:
+    """Parsed answers of the choice tasks (a tagging task's answers are label lists: not counted)."""
+    counts: dict[str, Counter] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if not isinstance(row.get("parsed"), list):
+            counts.setdefault(row["task"], Counter())[str(row["parsed"]) if row.get("parse_ok") else "unparsed"] += 1
+    return counts
 
 
 if __name__ == "__main__":
