@@ -122,7 +122,7 @@ def test_evaluate_ranks_with_an_api_that_returns_logprobs(tmp_path):
     backend = OpenAIBackend(client(replay(recorded, [])), "tiny")
     data = helpers.write_data(tmp_path / "data")
     metrics = evaluate(backend, ["toy-yesno"], data, "test", tmp_path / "out", "score", registry=helpers.registry(), progress=False, prompt_format="alpaca")
-    assert metrics["tasks"]["toy-yesno"]["method_reasons"] == {"rank: choices by log-probability": 2}
+    assert metrics["tasks"]["toy-yesno"]["method_reasons"] == {"rank: constrained greedy over the choices": 2}
 
 
 def test_retries_rate_limits_and_server_errors_then_answers():

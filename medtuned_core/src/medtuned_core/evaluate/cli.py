@@ -127,6 +127,23 @@ def _set_threads(threads: int | None) -> None:
 )
 @click.option("--lookahead", type=int, help="verify: labels guessed per pass (default: no limit).")
 @click.option("--chunk-tokens", type=int, help="verify: tokens per row per pass (default: 32 on CPU, the whole remaining answer on a GPU).")
+@click.option(
+    "--choice-scoring",
+    type=click.Choice(["greedy", "loglik", "loglik-norm", "loglik-eos"]),
+    default="greedy",
+    show_default=True,
+    help="score: how a choice is picked (the primary score; every scoring is in metrics.json). greedy: constrained greedy decoding, "
+    "the valid answer generation would give; loglik: log-likelihood of the choice (lm-eval's acc); loglik-norm: per character (acc_norm); "
+    "loglik-eos: with the answer end.",
+)
+@click.option(
+    "--permute-choices",
+    type=click.Choice(["none", "cyclic"]),
+    default="none",
+    show_default=True,
+    help="Position-bias control: ask every multiple-choice question once per cyclic rotation of its options; "
+    "debiased and per-position accuracy go to metrics.json and results.md beside the plain score.",
+)
 @click.option("--reference", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="JSON of published figures for results.md.")
 @click.option("--overwrite", is_flag=True, help="Discard predictions already in --out.")
 @threads_option
@@ -159,6 +176,8 @@ def evaluate(
     tagging: str,
     lookahead: int | None,
     chunk_tokens: int | None,
+    choice_scoring: str,
+    permute_choices: str,
     reference: Path | None,
     overwrite: bool,
     threads: int | None,
@@ -191,6 +210,8 @@ def evaluate(
         tagging=tagging,
         lookahead=lookahead,
         chunk_tokens="auto" if chunk_tokens is None else chunk_tokens,
+        choice_scoring=choice_scoring,
+        permute_choices=permute_choices,
         reference=reference,
         overwrite=overwrite,
         registry=core_cli.registry(),

@@ -234,23 +234,27 @@ class OpenAIBackend:
         by_index = sorted(response.choices, key=lambda c: c.index)
         if len(by_index) != len(choices):
             raise MedTunedError(f"the server answered {len(by_index)} completions for {len(choices)} choices")
-        scores: dict[str, float] = {}
+        tokens: dict[str, list[Any]] = {}
+        token_lps: dict[str, list[float]] = {}
         fed = 0
         for k, (choice, answer) in enumerate(zip(choices, by_index, strict=True)):
             values = list(answer.logprobs.token_logprobs or [])
             if self.tokenizer is not None:
                 start, end = len(prompt_ids), len(prompts[k])
+                tokens[choice] = list(prompts[k][start:end])
             else:
                 offsets = list(answer.logprobs.text_offset or [])
                 start = next((j for j, at in enumerate(offsets) if at >= len(request.prompt)), len(offsets))
                 end = next((j for j, at in enumerate(offsets) if at >= len(request.prompt) + len(choice)), len(offsets))
+                tokens[choice] = list(answer.logprobs.tokens or [])[start:end]  # the server's tokens, by their text
             span = values[start:end]
             if not span or any(v is None for v in span):
                 raise MedTunedError(f"the server returned no log-probabilities for choice {choice!r}")
-            scores[choice] = float(sum(span))
+            token_lps[choice] = [float(v) for v in span]
             fed += end
-        best = max(scores, key=lambda c: scores[c])  # ties: the first choice listed, as hf ranks
-        return RankOutcome(best, scores, fed)
+        # Ties go to the first choice listed, as hf ranks. Without a local tokenizer the answer end is not sent.
+        end_tokens = len(request.format.end_ids(self.tokenizer)) if self.tokenizer is not None else None
+        return RankOutcome.from_tokens(choices, tokens, token_lps, end_tokens, fed)
 
     def _describe(self, exc: BaseException) -> str:
         """One line about a failed call, never showing the API key."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import CorpusFormatError, MedTunedError
 from ..jsonl import atomic_path, atomic_writer, dumps
+from . import choice_report
 
 PREDICTIONS = "predictions.jsonl"
 METRICS = "metrics.json"
@@ -41,6 +42,8 @@ RUN_IDENTITY = (
     "max_passes",
     "max_new_tokens",
     "dtype",
+    "choice_scoring",
+    "permute_choices",
 )
 # What a run.json written before a setting existed implies (every run was in the Alpaca format then).
 IDENTITY_DEFAULTS = {"format": "alpaca"}
@@ -221,6 +224,7 @@ def results_markdown(metrics: Mapping[str, Any], families: Mapping[str, str], re
         lines.append(
             f"| {name} | {result.get('n')} | {result.get('unparsed')} | {result.get('gold_unparsed')} | {'—' if speed is None else f'{speed:.2f}'} | {methods} |"
         )
+    lines += choice_report.markdown(tasks)
     lines += ["", "Reference columns: " + str(reference.get("source", "")).strip()]
     note = str(reference.get("note", "")).strip()
     if note:

@@ -1,9 +1,11 @@
 """``evaluate()``: render every task split through the hooks, run the model, parse and score through the hooks.
 
 Per row the method is ``generate`` (free greedy decoding), ``tag`` (constrained labels for rows with a
-``tagging`` hint) or ``rank`` (log-likelihood over a ``choices`` hint). ``mode="generate"`` uses free
-generation everywhere, as the study did; ``mode="score"`` tags or ranks wherever a hint allows and falls
-back to generation for free-text answers.
+``tagging`` hint) or ``rank`` (one of the row's ``choices``, picked by the ``choice_scoring`` of choices.py:
+constrained greedy by default). ``mode="generate"`` uses free generation everywhere, as the study did;
+``mode="score"`` tags or ranks wherever a hint allows and falls back to generation for free-text answers.
+``permute_choices="cyclic"`` asks every multiple-choice question once per rotation of its options
+(permute.py); choice_report.py reports answer distributions, every scoring and the position figures.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from ..plugins import Registry, get_registry
 from ..prompt import ALPACA_FORMAT, AUTO, PromptFormat, bind_format, format_for_model
 from ..render import load_templates, render_split, sample_rows
 from ..scoring import parse_row, score_parsed
-from . import data_parallel, results
+from . import choice_report, data_parallel, permute, results
+from . import choices as scorings
 from .backend import CAPABILITIES, Backend, make_backend
 from .constrained import TaggingHint, TaggingHintError
 from .generate import DEFAULT_MAX_NEW_TOKENS, budget
@@ -96,23 +99,31 @@ def batches(requests: Sequence[Request], batch_size: int) -> Iterator[list[Reque
             yield group[i : i + batch_size]
 
 
-def run_batch(backend: Backend, batch: Sequence[Request], task: str) -> list[tuple[str, dict[str, Any]]]:
-    """``(prediction text, decode diagnostics)`` per request."""
+def run_batch(backend: Backend, batch: Sequence[Request], task: str, choice_scoring: str = scorings.DEFAULT_SCORING) -> list[tuple[str, dict[str, Any]]]:
+    """``(prediction text, decode diagnostics)`` per request; a ranked row's text is its ``choice_scoring`` pick."""
     method = batch[0].method
     if method == TAG:
         return [(o.text, o.diagnostics()) for o in backend.tag(batch, key=task)]
     if method == RANK:
-        return [(o.choice, o.diagnostics()) for o in backend.rank(batch)]
+        return [(scorings.primary(o.choice, d, choice_scoring), d) for o in backend.rank(batch) for d in [o.diagnostics()]]
     budget_tokens = max(r.max_new_tokens for r in batch)
     return [(text, {"max_new_tokens": budget_tokens}) for text in backend.generate(batch, budget_tokens)]
 
 
-def method_reason(row: Mapping[str, Any], method: str, mode: str, backend: Backend) -> str:
-    """Why a row got its method, as metrics.json states it per task (e.g. ``rank: choices by log-probability``)."""
+RANK_REASONS = {
+    scorings.GREEDY: "rank: constrained greedy over the choices",
+    scorings.LOGLIK: "rank: choices by log-likelihood without the answer end",
+    scorings.LOGLIK_NORM: "rank: choices by log-likelihood per character",
+    scorings.LOGLIK_EOS: "rank: choices by log-likelihood with the answer end",
+}
+
+
+def method_reason(row: Mapping[str, Any], method: str, mode: str, backend: Backend, choice_scoring: str = scorings.DEFAULT_SCORING) -> str:
+    """Why a row got its method, as metrics.json states it per task (e.g. ``rank: constrained greedy over the choices``)."""
     if method == TAG:
         return "tag: constrained labels (tagging hint)"
     if method == RANK:
-        return "rank: choices by log-probability"
+        return RANK_REASONS[choice_scoring]
     if mode != "score":
         return "generate+parse: --mode generate"
     wanted = TAG if isinstance(row.get("tagging"), Mapping) else (RANK if isinstance(row.get("choices"), list) and row["choices"] else None)
@@ -124,7 +135,14 @@ def method_reason(row: Mapping[str, Any], method: str, mode: str, backend: Backe
     return f"generate+parse: backend {backend.name} cannot {wanted}: {why}"
 
 
-def answers(backend: Backend, requests: Sequence[Request], batch_size: int, task: str, shard: data_parallel.Shard | None = None) -> Iterator[list[tuple[Request, str, dict[str, Any]]]]:
+def answers(
+    backend: Backend,
+    requests: Sequence[Request],
+    batch_size: int,
+    task: str,
+    shard: data_parallel.Shard | None = None,
+    choice_scoring: str = scorings.DEFAULT_SCORING,
+) -> Iterator[list[tuple[Request, str, dict[str, Any]]]]:
     """This process's answers, in groups to store at once: per batch for a batch backend, one by one as they
     arrive for a backend with ``stream`` (an API: each paid answer is on disk before the next arrives)."""
     shard = shard or data_parallel.Shard()
@@ -136,10 +154,10 @@ def answers(backend: Backend, requests: Sequence[Request], batch_size: int, task
         for group in by_method.values():
             mine = shard.pick(group)
             for i, text, decode in stream(mine, task):
-                yield [(mine[i], text, decode)]
+                yield [(mine[i], scorings.primary(text, decode, choice_scoring) if mine[i].method == RANK else text, decode)]
         return
     for batch in shard.pick(list(batches(requests, batch_size))):
-        yield [(request, text, decode) for request, (text, decode) in zip(batch, run_batch(backend, batch, task), strict=True)]
+        yield [(request, text, decode) for request, (text, decode) in zip(batch, run_batch(backend, batch, task, choice_scoring), strict=True)]
 
 
 def prediction_row(registry: Registry, request: Request, text: str, decode: dict[str, Any], mode: str) -> dict[str, Any]:
@@ -155,6 +173,7 @@ def prediction_row(registry: Registry, request: Request, text: str, decode: dict
         "template_id": row.get("template_id"),
         "mode": mode,
         "method": request.method,
+        **permute.rotation_fields(row),
     }
     parsed = parse_row(registry, out)
     out["parsed"] = parsed.pred.value
@@ -195,12 +214,16 @@ def evaluate(
     backend_options: Mapping[str, Any] | None = None,
     prompt_format: str = AUTO,
     system_prompt: str | None = None,
+    choice_scoring: str = scorings.DEFAULT_SCORING,
+    permute_choices: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on ``tasks`` (names, a comma-separated string, or all of ``family``) and write to ``out``.
 
     ``model`` is a folder, hub id or alias (``smollm2-135m``), a ``(model, tokenizer)`` pair, or a backend.
     ``prompt_format`` ``auto`` (``prompt.choose_format``): what a MedTuned export records, else ``chat`` when the
     tokenizer has a chat template, else ``alpaca``; ``system_prompt`` (chat) replaces the template's default.
+    ``choice_scoring`` (score mode): how a choice row's answer is picked (choices.py; every scoring is reported
+    in the task's ``choices`` entry); ``permute_choices="cyclic"``: the position-bias control (permute.py).
     Returns the metrics written to ``out/metrics.json``: ``{"run": {...}, "tasks": {task: {"metric", "score",
     "n", "unparsed", "gold_unparsed", "examples_per_s", "methods", ...details}}}``. Rerunning with the same
     settings resumes: rows already in ``predictions.jsonl`` are kept, the rest computed.
@@ -211,6 +234,8 @@ def evaluate(
         raise MedTunedError(f"unknown tagging algorithm {tagging!r}: choose one of {', '.join(TAGGING)}")
     if batch_size < 1:
         raise MedTunedError("--batch-size must be at least 1")
+    scorings.check_scoring(choice_scoring)
+    permutation = permute.check_permutation(permute_choices)
     if data_dir is None:
         raise MedTunedError("no data directory: pass --data-dir or set MEDTUNED_DATA_DIR")
     if out is None:
@@ -240,6 +265,8 @@ def evaluate(
         else (results.text_sha256(json.dumps(custom, sort_keys=True)) if custom else None),
         "options": dict(options or {}),
         "tagging": tagging if mode == "score" else None,
+        "choice_scoring": choice_scoring if mode == "score" else None,
+        "permute_choices": permutation,
         "lookahead": (0 if tagging == "incremental" else lookahead) if mode == "score" else None,
         "max_passes": max_passes if mode == "score" else None,
         "max_new_tokens": max_new_tokens,
@@ -252,6 +279,8 @@ def evaluate(
     rendered = {
         t.name: sample_rows(list(render_split(registry, t, data_dir, split, seed, custom, dict(options or {}))), limit, seed, t.name, split) for t in selected
     }
+    if permutation:
+        rendered = {name: permute.expand(rows) for name, rows in rendered.items()}
     corpus_order = [(name, str(r["id"])) for name, rows in rendered.items() for r in rows]
     shard = data_parallel.current_shard()
     try:
@@ -289,11 +318,11 @@ def evaluate(
                 engine = get_backend()
                 requests = make_requests(engine, pending, mode, max_new_tokens, fmt=bind_format(fmt, engine))
                 started, done = time.perf_counter(), 0
-                for group in answers(engine, requests, batch_size, task.name, shard):
+                for group in answers(engine, requests, batch_size, task.name, shard, choice_scoring):
                     stored = []
                     for request, text, decode in group:
                         row = prediction_row(registry, request, text, decode, mode)
-                        row["method_reason"] = method_reason(request.row, request.method, mode, engine)
+                        row["method_reason"] = method_reason(request.row, request.method, mode, engine, choice_scoring)
                         stored.append(row)
                     if shard.writes:
                         writer.append(stored)
@@ -351,13 +380,24 @@ def build_metrics(
     """Scores re-parsed from the stored raw predictions (what ``medtuned score`` computes), plus run facts."""
     tasks: dict[str, Any] = {}
     for name, rows in rendered.items():
-        stored = results.ordered_rows(store, [(name, str(r["id"])) for r in rows])
-        if not stored:
+        done = [(r, store.rows[(name, str(r["id"]))]) for r in rows if (name, str(r["id"])) in store]
+        parsed = [parse_row(registry, stored) for _, stored in done]
+        examples = [p for (r, _), p in zip(done, parsed, strict=True) if permute.is_plain(r)]  # rotations are not the task's examples
+        if not examples:
             continue
-        scored = score_parsed(registry, [parse_row(registry, r) for r in stored])[name]
+        stored = [p.row for p in examples]
+        scored = score_parsed(registry, examples)[name]
         scored["examples_per_s"] = None if speeds.get(name) is None else round(speeds[name], 4)
         scored["methods"] = dict(Counter(r.get("method", "generate") for r in stored))
         scored["method_reasons"] = dict(Counter(r["method_reason"] for r in stored if r.get("method_reason")))
+        report = choice_report.task_report(
+            registry,
+            name,
+            [choice_report.ChoiceRow(r, p) for (r, _), p in zip(done, parsed, strict=True)],
+            identity.get("choice_scoring") or scorings.DEFAULT_SCORING,
+        )
+        if report is not None:
+            scored["choices"] = report
         tasks[name] = scored
     run = {**identity, "model_label": model_label or _label(str(identity["model"]))}
     return {"run": run, "tasks": tasks}

@@ -5,8 +5,10 @@ Imported only when chosen; ``pip install vllm`` is the user's business (it pins 
   template's text already holds BOS, so vLLM must not add one).
 - generate: greedy sampling (temperature 0), stopped where the prompt format ends an answer (Alpaca's
   stop string and EOS, a chat template's end-of-turn token), with the same token budget.
-- rank: each ``prompt + choice + end of answer`` is scored from the prompt log-probabilities vLLM returns;
-  automatic prefix caching computes each prompt once for all its choices.
+- rank: each ``prompt + choice + end of answer`` is scored token by token from the prompt log-probabilities
+  vLLM returns; automatic prefix caching computes each prompt once for all its choices. Every scoring of
+  choices.py — constrained greedy included — is read from those per-token figures, so no guided decoding
+  is needed for choices.
 - tag: structured decoding with a regular expression that fixes the answer's form and allows any
   label at each line; with temperature 0 the grammar engine takes the argmax among the allowed tokens,
   i.e. the same token-level constrained greedy decoding as the HF backend. (The grammar also admits
@@ -147,13 +149,18 @@ class VLLMBackend:
                 batch.append({"prompt_token_ids": prompt_ids + ids})
                 index.append((r, choice, len(prompt_ids), ids))
         outs = self.llm.generate(batch, self._params(max_tokens=1, prompt_logprobs=0), use_tqdm=False)
-        scores: list[dict[str, float]] = [{} for _ in requests]
+        tokens: list[dict[str, list[int]]] = [{} for _ in requests]
+        token_lps: list[dict[str, list[float]]] = [{} for _ in requests]
         fed = [0] * len(requests)
         for out, (r, choice, n_prompt, ids) in zip(outs, index, strict=True):
             logprobs = out.prompt_logprobs
-            scores[r][choice] = sum(float(logprobs[n_prompt + j][tok].logprob) for j, tok in enumerate(ids))
+            tokens[r][choice] = ids
+            token_lps[r][choice] = [float(logprobs[n_prompt + j][tok].logprob) for j, tok in enumerate(ids)]
             fed[r] += n_prompt + len(ids)
-        return [RankOutcome(max(s, key=lambda c: s[c]), s, fed[r]) for r, s in enumerate(scores)]
+        return [
+            RankOutcome.from_tokens(list(tokens[r]), tokens[r], token_lps[r], len(request.format.end_ids(self.tokenizer)), fed[r])
+            for r, request in enumerate(requests)
+        ]
 
     def _guided(self, regex: str, max_tokens: int) -> Any:
         vllm = self.vllm
