@@ -166,6 +166,19 @@ def test_a_position_biased_model_is_flagged_and_the_permutation_control_corrects
     assert "## Choice tasks" in text and "D 10 ⚠ (4)" in text and "Position-bias control" in text
 
 
+def test_the_control_also_runs_on_generated_answers(tmp_path):
+    """Generate mode: answers are parsed (the model writes "D. <a finding>", not always an option's text) and
+    mapped to the option their letter names; the aggregate is a vote per rotation."""
+    data = helpers.write_data(tmp_path / "data", mcq_gold="ABCDDABCDD", n_triage=0)
+    metrics = run(tmp_path / "gen", data, "generate", "chat", permute_choices="cyclic")
+    report = metrics["tasks"][helpers.MCQ.name]["choices"]
+    assert report["scoring"] == "generate" and "variants" not in report
+    assert report["distribution"]["flagged"] == ["D"]
+    positions = report["positions"]["generate"]
+    assert positions["predicted_positions"] == {"D": 40}
+    assert positions["plain"] == pytest.approx(0.4) and positions["balanced"] == pytest.approx(0.25) and positions["debiased"] == pytest.approx(0.25)
+
+
 class PositionBiasedScorer:
     """A constructed model: it knows the answer (+1 for the gold option) and prefers the last letter (+3), both
     added to its log-probabilities. Ranking only; one token per choice."""
