@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -29,27 +30,6 @@ class BackendOption(click.Option):
 backend_option = click.option("--backend", cls=BackendOption, default="hf", show_default=True, metavar="NAME")
 
 
-def backend_options(
-    base_url: str | None,
-    api_key_env: str | None,
-    api: str | None,
-    concurrency: int | None,
-    tensor_parallel: int | None,
-    data_parallel: int | None,
-    pairs: tuple[str, ...],
-) -> dict[str, object]:
-    """The backend's own options: the named flags that were given, then ``--backend-option KEY=VALUE``."""
-    named = {
-        "base_url": base_url,
-        "api_key_env": api_key_env,
-        "api": api,
-        "concurrency": concurrency,
-        "tensor_parallel_size": tensor_parallel,
-        "data_parallel_size": data_parallel,
-    }
-    return {k: v for k, v in named.items() if v is not None} | {k.replace("-", "_"): v for k, v in parse_options(pairs).items()}
-
-
 backend_flags = [
     click.option("--base-url", help="openai: the server's URL, e.g. http://127.0.0.1:8000/v1 (default: the OpenAI API)."),
     click.option(
@@ -59,18 +39,30 @@ backend_flags = [
         "--api", type=click.Choice(["auto", "chat", "completions"]), help="openai: chat or plain completions (auto: chat for the chat prompt format)."
     ),
     click.option("--concurrency", type=int, help="openai: requests in flight (default 4)."),
-    click.option("--tensor-parallel-size", "tensor_parallel", type=int, help="vllm: GPUs per model replica."),
-    click.option("--data-parallel-size", "data_parallel", type=int, help="vllm: replicas, under torchrun (docs/evaluation.md)."),
+    click.option("--tensor-parallel-size", type=int, help="vllm: GPUs per model replica."),
+    click.option("--data-parallel-size", type=int, help="vllm: replicas, under torchrun (docs/evaluation.md)."),
     click.option(
         "--backend-option", "backend_pairs", multiple=True, metavar="KEY=VALUE", help="Any backend option, e.g. max_retries=2 timeout=60 tokenizer=DIR."
     ),
 ]
 
 
+NAMED_BACKEND_OPTIONS = ("base_url", "api_key_env", "api", "concurrency", "tensor_parallel_size", "data_parallel_size")
+
+
 def with_backend_flags(fn):
+    """The backend flags on a command, handed to it as one ``backend_options`` dict: the named flags that were
+    given, then ``--backend-option KEY=VALUE``."""
+
+    @functools.wraps(fn)
+    def command(**params):
+        options = {key: value for key in NAMED_BACKEND_OPTIONS if (value := params.pop(key)) is not None}
+        options |= {k.replace("-", "_"): v for k, v in parse_options(params.pop("backend_pairs")).items()}
+        return fn(backend_options=options, **params)
+
     for flag in reversed(backend_flags):
-        fn = flag(fn)
-    return fn
+        command = flag(command)
+    return command
 
 
 format_option = click.option(
@@ -160,13 +152,7 @@ def evaluate(
     prompt_format: str,
     system_prompt: str | None,
     backend: str,
-    base_url: str | None,
-    api_key_env: str | None,
-    api: str | None,
-    concurrency: int | None,
-    tensor_parallel: int | None,
-    data_parallel: int | None,
-    backend_pairs: tuple[str, ...],
+    backend_options: dict[str, object],
     batch_size: int,
     templates: Path | None,
     options: tuple[str, ...],
@@ -215,7 +201,7 @@ def evaluate(
         reference=reference,
         overwrite=overwrite,
         registry=core_cli.registry(),
-        backend_options=backend_options(base_url, api_key_env, api, concurrency, tensor_parallel, data_parallel, backend_pairs),
+        backend_options=backend_options,
     )
     if as_json:
         return echo_json(metrics)
