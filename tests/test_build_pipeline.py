@@ -15,6 +15,7 @@ from medtuned_core.build.report import Composition, LengthMeasure, load_measure,
 from medtuned_core.build.writer import save_dataset
 from medtuned_core.errors import MedTunedError
 from medtuned_core.plugins import HookError
+from medtuned_core.render import alpaca
 
 MIX = """
 name = "mini"
@@ -42,7 +43,7 @@ task = "mini-qa"
 split = "test"
 """
 
-OUTPUT_KEYS = ["instruction", "input", "output", "task", "template_id", "id"]
+OUTPUT_KEYS = ["instruction", "input", "output", "task", "template_id", "id", "messages"]
 
 
 @pytest.fixture
@@ -288,7 +289,7 @@ def test_dataset_folder_streams_into_several_shards_and_loads(tmp_path):
     import datasets
 
     rows = [
-        {"instruction": "I", "input": f"input {i} " + "x" * (1000 + i % 50), "output": "o", "task": "t", "template_id": "builtin:0", "id": str(i)}
+        alpaca({"instruction": "I", "input": f"input {i} " + "x" * (1000 + i % 50), "output": "o", "task": "t", "template_id": "builtin:0", "id": str(i)})
         for i in range(4000)
     ]
     train = tmp_path / "train.jsonl"

@@ -66,7 +66,11 @@ def test_render_writes_alpaca_jsonl(run, tmp_path):
     assert out.exit_code == 0, out.output
     rows = [json.loads(line) for line in out_file.read_text().splitlines()]
     assert len(rows) == 3
-    assert list(rows[0]) == ["instruction", "input", "output", "task", "template_id", "id"]
+    assert list(rows[0]) == ["instruction", "input", "output", "task", "template_id", "id", "messages"]
+    assert rows[0]["messages"] == [
+        {"role": "user", "content": rows[0]["instruction"] + "\n\n" + rows[0]["input"]},
+        {"role": "assistant", "content": rows[0]["output"]},
+    ]
 
 
 def test_render_missing_folder_and_missing_data_dir(run, tmp_path, monkeypatch):

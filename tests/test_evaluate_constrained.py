@@ -197,9 +197,9 @@ def test_line_memo_gives_the_same_plans_and_is_reused():
     sents = sentences(6, seed=12, longest=8)
     memo: dict = {}
     fresh = plans_for(sents, labels=TYPED)
-    shared = [plan_tagging(tok, p.prompt, p.hint, memo) for p in fresh]
+    shared = [plan_tagging(tok, p.prompt, p.hint, memo=memo) for p in fresh]
     assert [[line.ids for line in p.lines] for p in shared] == [[line.ids for line in p.lines] for p in fresh]
     words = {(i > 0, w) for s in sents for i, w in enumerate(s)}
     assert len(memo) == len(words)  # one entry per word (first line or not), whatever the number of rows
-    again = plan_tagging(tok, fresh[0].prompt, fresh[0].hint, memo)
+    again = plan_tagging(tok, fresh[0].prompt, fresh[0].hint, memo=memo)
     assert {id(line) for line in again.lines} <= {id(trie) for trie in memo.values()}  # reused, not rebuilt

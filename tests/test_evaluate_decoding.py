@@ -104,3 +104,17 @@ def test_score_mode_uses_only_what_the_backend_can_do():
     assert choose_method({"tagging": tagging}, "score", {"generate", "rank"})[0] == "generate"
     assert choose_method({"choices": ["yes", "no"]}, "score", {"generate"})[0] == "generate"
     assert choose_method({"choices": ["yes", "no"]}, "generate")[0] == "generate"
+
+
+def test_vllm_parallel_options_pass_through_to_the_engine():
+    """--tensor-parallel-size runs in one process; --data-parallel-size needs torchrun with DP x TP processes."""
+    from medtuned_core.errors import MedTunedError
+    from medtuned_core.evaluate.vllm_backend import engine_options
+
+    assert engine_options({"tensor_parallel_size": "4", "gpu_memory_utilization": "0.8"}) == {"tensor_parallel_size": 4, "gpu_memory_utilization": 0.8}
+    both = engine_options({"tensor_parallel_size": 2, "data_parallel_size": 4}, world_size=8)
+    assert both == {"tensor_parallel_size": 2, "data_parallel_size": 4, "distributed_executor_backend": "external_launcher"}
+    with pytest.raises(MedTunedError, match="torchrun --nproc_per_node 8"):
+        engine_options({"tensor_parallel_size": 2, "data_parallel_size": 4}, world_size=1)
+    with pytest.raises(MedTunedError, match="expected int"):
+        engine_options({"tensor_parallel_size": "two"})

@@ -57,7 +57,7 @@ def test_generate_mode_end_to_end_and_rescoring_by_medtuned_score(tmp_path, data
     assert (out / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rescored = json.loads(cli("score", out / "predictions.jsonl", "--json").stdout)
     for task in TASKS:
-        ours = {k: v for k, v in metrics["tasks"][task].items() if k not in ("examples_per_s", "methods")}
+        ours = {k: v for k, v in metrics["tasks"][task].items() if k not in ("examples_per_s", "methods", "method_reasons", "choices")}
         assert rescored[task] == ours
         assert metrics["tasks"][task]["examples_per_s"] > 0
 
@@ -269,5 +269,5 @@ def test_real_task_packages_on_their_samples(tmp_path, name):
     if REAL_TASKS[name] != "generate":
         assert result["unparsed"] == 0
     again = score_rows(reg, read_score_rows(out / "predictions.jsonl"), n_boot=result["n_boot"])[name]
-    assert again == {k: v for k, v in result.items() if k not in ("examples_per_s", "methods")}  # the interval included
+    assert again == {k: v for k, v in result.items() if k not in ("examples_per_s", "methods", "method_reasons", "choices")}  # the interval included
     assert result["n_boot"] == 200 and result["ci_low"] <= result["score"] <= result["ci_high"]

@@ -17,6 +17,7 @@ def test_the_hooks():
     assert HOOKS == [
         "medtuned_load_corpus",
         "medtuned_parse_output",
+        "medtuned_register_backends",
         "medtuned_register_tasks",
         "medtuned_render_instruction",
         "medtuned_score",

@@ -106,3 +106,57 @@ def test_kill_then_resume_continues_from_last_checkpoint(tiny_model_dir: Path, d
     steps = [s for s, _ in loss_points(history, "loss")]
     assert steps == list(range(1, 41))  # no step trained twice in the record, none missing
     assert (out / "model" / "model.safetensors").is_file()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def export_tensors(folder: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "model.safetensors"))
+
+
+@pytest.mark.slow
+def test_two_simulated_nodes_train_as_one_node_with_two_processes(tiny_model_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    """Two torchrun "nodes" on this machine (--nnodes 2, one process each, c10d rendezvous on 127.0.0.1): ZeRO-3 over
+    gloo exports the same weights as a 2-process single-node run on the same data and seed."""
+
+    def args(out: Path) -> list[str]:
+        return ["--model", str(tiny_model_dir), "--data", str(data_dir), "--out", str(out), "--deepspeed", "zero3", "--max-steps", "4", *FAST]
+
+    run(train_command(*args(tmp_path / "one"), processes=2), tmp_path / "one.txt")
+
+    port = free_port()
+    nodes = []
+    for node in (0, 1):
+        launcher = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", f"--node_rank={node}", "--nproc_per_node=1"]
+        launcher += ["--rdzv_backend=c10d", f"--rdzv_endpoint=127.0.0.1:{port}", "--rdzv_id=medtuned-two-nodes"]
+        log = (tmp_path / f"node{node}.txt").open("w")
+        nodes.append(
+            (subprocess.Popen([*launcher, "-m", "medtuned_core.cli", "train", *args(tmp_path / "two")], stdout=log, stderr=subprocess.STDOUT, env=env()), log)
+        )
+    try:
+        for process, _ in nodes:
+            process.wait(timeout=RUN_TIMEOUT)
+    finally:
+        for process, log in nodes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            log.close()
+    for node, (process, _) in enumerate(nodes):
+        assert process.returncode == 0, (tmp_path / f"node{node}.txt").read_text()[-6000:]
+
+    runtime = json.loads((tmp_path / "two" / "run_config.json").read_text())["runtime"]
+    assert runtime["world_size"] == 2
+    one, two = export_tensors(tmp_path / "one" / "model"), export_tensors(tmp_path / "two" / "model")
+    assert one.keys() == two.keys()
+    assert all(torch.equal(one[k], two[k]) for k in one), [k for k in one if not torch.equal(one[k], two[k])]
+    base = export_tensors(tiny_model_dir)
+    assert any(not torch.equal(base[k], two[k]) for k in base if k in two)  # it trained

@@ -140,10 +140,17 @@ def dataset_card(manifest: Mapping[str, Any], tasks: Mapping[str, TaskInfo], sha
         size_categories=[_size_category(sum(rows.values()))],
         tags=TAGS,
         configs=[{"config_name": "default", "data_files": [{"split": split, "path": f"data/{split}-*"} for split in shards]}],
-        dataset_info={"features": [{"name": name, "dtype": "string"} for name in fields]},
+        dataset_info={"features": [_feature(name) for name in fields]},
         **{CARD_KEY: block},
     )
     return DatasetCard(_card_text(data.to_yaml(), _dataset_body(block, spec, rows, tasks, fields)))
+
+
+def _feature(name: str) -> dict[str, Any]:
+    """A column in the Hub card's ``dataset_info`` (``messages`` is a list of role/content pairs)."""
+    if name == "messages":
+        return {"name": name, "list": [{"name": "role", "dtype": "string"}, {"name": "content", "dtype": "string"}]}
+    return {"name": name, "dtype": "string"}
 
 
 FIELD_DOCS = {
@@ -153,6 +160,7 @@ FIELD_DOCS = {
     "task": "the MedTuned task name",
     "template_id": "which template (`builtin:N` or `custom:N`)",
     "id": "the example's id in its corpus",
+    "messages": "the same row as chat turns (`user`: instruction and input, `assistant`: output), the form TRL's SFTTrainer and axolotl read",
 }
 
 
@@ -323,7 +331,7 @@ def eval_results(evaluations: Sequence[Mapping[str, Any]]) -> list[Any]:
 
 
 def _model_body(hub: Mapping[str, Any], block: Mapping[str, Any]) -> list[str]:
-    from .prompt import format_prompt
+    from .prompt import ALPACA, make_format
 
     base = hub.get("base_model") or block["base_model"]
     data = block["training_data"]
@@ -336,14 +344,11 @@ def _model_body(hub: Mapping[str, Any], block: Mapping[str, Any]) -> list[str]:
     ]
     if not hub.get("license"):
         lines += ["Licence: not stated here; the base model's licence applies (set it with `medtuned card MODEL_DIR --license ID`).", ""]
+    settings = block.get("settings", {})
     lines += [
         "## Prompt format",
         "",
-        "Training and evaluation share one format (`medtuned_core.prompt`); every response ends with the EOS token.",
-        "",
-        "```",
-        format_prompt("{instruction}", "{input}") + "{output}<eos>",
-        "```",
+        *make_format(str(settings.get("format") or ALPACA), None, settings.get("system_prompt")).card(),
         "",
         "## Training data",
         "",

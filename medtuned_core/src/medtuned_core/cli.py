@@ -208,19 +208,33 @@ def describe(task: str, data_dir: Path | None, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
-def plugins(as_json: bool) -> None:
-    """List plugins: distribution, version, hooks, status."""
-    reg = registry()
-    if as_json:
-        return echo_json([p.to_json() for p in reg.plugins])
+@click.option("--all", "show_all", is_flag=True, help="Include the core's own plugins (the built-in model backends).")
+def plugins(as_json: bool, show_all: bool) -> None:
+    """List plugins: distribution, version, hooks, tasks, backends, status; then the model backends."""
     from rich.markup import escape
+    from rich.text import Text
 
-    table = wide_table("MedTuned plugins", ("distribution", "version", "hooks", "tasks", "status"), keep_whole=("distribution", "version", "hooks"))
-    for p in reg.plugins:
-        status = escape(p.summary())
-        hooks = "\n".join(h.removeprefix("medtuned_") for h in p.hooks)
-        table.add_row(p.distribution, p.version, hooks, ", ".join(p.tasks), status if p.ok and not p.conflicts else f"[red]{status}[/]")
+    from .evaluate.backends import plugin_rows
+    from .plugins import ENV_PROVIDERS
+
+    reg = registry()
+    rows, backends = plugin_rows(reg, show_all)
+    if as_json:
+        return echo_json(rows)
+    columns = ("distribution", "version", "hooks", "tasks", "backends", "status")
+    table = wide_table("MedTuned plugins", columns, keep_whole=("distribution", "version", "hooks"))
+    for p in rows:
+        parts = ["ok" if p["status"] == "ok" else f"error: {p['error']}"]
+        parts += [f"conflict: {task} with {', '.join(others)}" for task, others in (p.get("conflicts") or {}).items()]
+        parts += [f"{task}: {ENV_PROVIDERS} chose {chosen}" for task, chosen in (p.get("set_aside") or {}).items()]
+        status = escape("\n".join(parts))
+        hooks = "\n".join(h.removeprefix("medtuned_") for h in p["hooks"])
+        healthy = p["status"] == "ok" and not p.get("conflicts")
+        table.add_row(p["distribution"], p["version"], hooks, ", ".join(p["tasks"]), ", ".join(p["backends"]), status if healthy else f"[red]{status}[/]")
     print_table(table)
+    from rich.console import Console
+
+    Console().print(Text("Model backends (medtuned evaluate --backend NAME):\n" + backends.summary()))
     report_conflicts(reg)
 
 

@@ -1,4 +1,5 @@
-"""The MedTuned hook specifications: one hook to declare tasks, four to run them, one to resample scores.
+"""The MedTuned hook specifications: one hook to declare tasks, four to run them, one to resample scores,
+and one to add model backends.
 
 Task hooks are ``firstresult``: each plugin returns ``None`` for tasks it does not handle, so the
 provider answers for its own tasks and a third-party plugin may override one hook of any task by
@@ -7,7 +8,7 @@ answering first (``@hookimpl(tryfirst=True)``). Documented in docs/plugins.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +48,11 @@ def medtuned_score(task: TaskInfo, golds: Sequence[Parsed], preds: Sequence[Pars
 @hookspec(firstresult=True)
 def medtuned_score_units(task: TaskInfo, golds: Sequence[Parsed], preds: Sequence[Parsed], rows: Sequence[dict[str, Any]]) -> UnitScores | None:
     """Optional: the primary metric as per-unit sums (:class:`UnitScores`) so confidence intervals resample units fast."""
+
+
+@hookspec
+def medtuned_register_backends(register: Callable[..., None]) -> None:
+    """Add model backends: call ``register(name, load, description=..., options=..., requires=..., install=...)`` once per backend.
+
+    ``load(model, **options)`` returns an object with the :class:`medtuned_core.evaluate.backend.Backend` interface;
+    it is called only when ``--backend name`` is chosen, so import heavy libraries inside it, never at module level."""

@@ -20,6 +20,7 @@ Isolation rules (docs/plugins.md, "Task-name collisions and the hook-result cont
 from __future__ import annotations
 
 import difflib
+import importlib
 import json
 import math
 import os
@@ -39,6 +40,8 @@ from .types import Parsed, TaskInfo, UnitScores
 ENTRY_POINT_GROUP = "medtuned.plugins"
 ENV_PLUGINS = "MEDTUNED_PLUGINS"
 ENV_PROVIDERS = "MEDTUNED_PROVIDERS"
+# Plugins of the core itself, always registered (datasette's DEFAULT_PLUGINS): the built-in model backends.
+DEFAULT_PLUGINS = ("medtuned_core.evaluate.builtin_backends",)
 TASK_HOOKS = ("medtuned_load_corpus", "medtuned_render_instruction", "medtuned_parse_output", "medtuned_score")
 _EXCERPT = 80  # characters of a plugin's exception message quoted in an error line
 
@@ -181,6 +184,8 @@ class Registry:
     def __init__(self, providers: dict[str, str] | None = None) -> None:
         self.pm = pluggy.PluginManager("medtuned")
         self.pm.add_hookspecs(hookspecs)
+        for module in DEFAULT_PLUGINS:
+            self.pm.register(importlib.import_module(module), name=module)
         self.tasks: dict[str, TaskInfo] = {}  # the usable tasks
         self.conflicts: dict[str, TaskConflictError] = {}  # disabled names, each with its error
         self.plugins: list[PluginStatus] = []

@@ -11,6 +11,7 @@ from typing import Any
 from .errors import CorpusFormatError, MedTunedError
 from .io import read_json
 from .plugins import Registry
+from .prompt import chat_messages
 from .types import TaskInfo
 
 ALPACA_KEYS = ("instruction", "input", "output")
@@ -128,5 +129,8 @@ def render_split(
 
 
 def alpaca(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The training view of a row: the Alpaca fields plus task and template id."""
-    return {k: row[k] for k in (*ALPACA_KEYS, "task", "template_id", "id") if k in row}
+    """The training view of a row: the Alpaca fields, task, template id and example id, and the same row as chat
+    ``messages`` (a user turn, the answer as the assistant turn: the conversational form TRL and axolotl read)."""
+    out = {k: row[k] for k in (*ALPACA_KEYS, "task", "template_id", "id") if k in row}
+    out["messages"] = chat_messages(row["instruction"], row["input"], row["output"])
+    return out

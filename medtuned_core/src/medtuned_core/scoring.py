@@ -33,9 +33,13 @@ class ParsedRow:
 
 
 def read_score_rows(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Rows of a score file, each checked for the required string fields; an empty file is an error."""
+    """Rows of a score file, each checked for the required string fields; an empty file is an error. Rows of
+    ``evaluate``'s position-bias control (``rotation`` 1 or more: a question asked again with its options rotated)
+    are not examples: skipped."""
     n = 0
     for lineno, row in read_jsonl(path):
+        if row.get("rotation"):
+            continue
         for key in REQUIRED:
             if not isinstance(row.get(key), str):
                 raise CorpusFormatError(path, lineno, f"field {key!r} must be a string")

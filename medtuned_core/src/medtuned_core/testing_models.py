@@ -1,6 +1,7 @@
 """Tiny models and build-output folders for tests (training and evaluation), made offline in a second or two.
 
 - :func:`tiny_tokenizer` trains a byte-level BPE tokenizer with ``tokenizers`` (no download); every string round-trips.
+  ``chat=True`` gives it a small chat template in the manner of today's instruct models (:data:`TINY_CHAT_TEMPLATE`).
 - :func:`build_tiny_model` writes a randomly initialised Llama (hidden 64, 2 layers by default) plus that tokenizer
   into a folder that ``from_pretrained`` and :func:`medtuned_core.models.load_model_and_tokenizer` accept.
 - :func:`tiny_rows` / :func:`write_build_output` produce a ``medtuned build``-style folder: ``train.jsonl``
@@ -21,6 +22,16 @@ from .jsonl import atomic_writer, write_jsonl
 from .prompt import format_prompt
 
 SPECIAL_TOKENS = ("<unk>", "<s>", "</s>", "<pad>")
+CHAT_TOKENS = ("<|system|>", "<|user|>", "<|assistant|>", "<|end|>")
+# Like the templates of today's instruct models: BOS written by the template itself (a tokenizer that also adds it
+# would double it), a default system prompt injected when none is given (as SmolLM2's), and an end-of-turn token
+# that is not EOS, followed by a newline (as ChatML's ``<|im_end|>\n``).
+TINY_CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for m in messages %}"
+    "{% if loop.first and m['role'] != 'system' %}<|system|>\nYou are a tiny test model.<|end|>\n{% endif %}"
+    "<|{{ m['role'] }}|>\n{{ m['content'] }}<|end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
 
 # Invented vocabulary for the toy tasks: a tagging task, a yes/no task and a short-answer task.
 _WORDS = "aspirin fever cough patient dose daily nausea insulin glucose tumour biopsy scan renal cardiac liver mild severe acute chronic".split()
@@ -63,9 +74,12 @@ def tokenizer_corpus() -> list[str]:
     return [format_prompt(r["instruction"], r["input"]) + r["output"] for r in rows] + [" ".join(_WORDS + _FILLER)]
 
 
-def tiny_tokenizer(corpus: Iterable[str] | None = None, *, vocab_size: int = 384):
-    """A byte-level BPE ``PreTrainedTokenizerFast`` with ``<s>``, ``</s>``, ``<pad>`` and ``<unk>``."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+def tiny_tokenizer(corpus: Iterable[str] | None = None, *, vocab_size: int = 384, chat: bool = False):
+    """A byte-level BPE ``PreTrainedTokenizerFast`` with ``<s>``, ``</s>``, ``<pad>`` and ``<unk>``.
+
+    ``chat``: also the turn tokens (appended, so every other id stays the same), :data:`TINY_CHAT_TEMPLATE`, and BOS
+    added on encoding (``add_special_tokens=True``), as Llama tokenizers do."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
     bpe = Tokenizer(models.BPE(unk_token="<unk>"))
@@ -75,7 +89,13 @@ def tiny_tokenizer(corpus: Iterable[str] | None = None, *, vocab_size: int = 384
         vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS), initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
     )
     bpe.train_from_iterator(list(corpus if corpus is not None else tokenizer_corpus()), trainer=trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=bpe, unk_token="<unk>", bos_token="<s>", eos_token="</s>", pad_token="<pad>")
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, unk_token="<unk>", bos_token="<s>", eos_token="</s>", pad_token="<pad>")
+    if chat:
+        tokenizer.add_special_tokens({"additional_special_tokens": list(CHAT_TOKENS)})
+        tokenizer.chat_template = TINY_CHAT_TEMPLATE
+        bos = ("<s>", tokenizer.bos_token_id)
+        tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s> $B", special_tokens=[bos])
+    return tokenizer
 
 
 def tiny_llama(
@@ -87,8 +107,10 @@ def tiny_llama(
     intermediate_size: int = 128,
     max_position_embeddings: int = 1024,
     seed: int = 0,
+    weight_std: float | None = None,
 ):
-    """A randomly initialised ``LlamaForCausalLM`` sized for ``tokenizer``."""
+    """A randomly initialised ``LlamaForCausalLM`` sized for ``tokenizer``. With the default initialisation a tiny
+    model repeats its last prompt token; ``weight_std`` (e.g. 0.1) redraws every matrix so greedy answers vary."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -106,13 +128,19 @@ def tiny_llama(
         tie_word_embeddings=True,
     )
     torch.manual_seed(seed)
-    return LlamaForCausalLM(config)
+    model = LlamaForCausalLM(config)
+    if weight_std is not None:
+        with torch.no_grad():
+            for param in model.parameters():
+                if param.dim() == 2:
+                    param.normal_(0.0, weight_std)
+    return model
 
 
-def build_tiny_model(folder: str | Path, **model_kwargs: Any) -> Path:
-    """Write a tiny Llama and its tokenizer to ``folder`` (created); returns the folder."""
+def build_tiny_model(folder: str | Path, *, chat: bool = False, **model_kwargs: Any) -> Path:
+    """Write a tiny Llama and its tokenizer (``chat``: with a chat template) to ``folder`` (created); returns the folder."""
     folder = Path(folder)
-    tokenizer = tiny_tokenizer()
+    tokenizer = tiny_tokenizer(chat=chat)
     model = tiny_llama(tokenizer, **model_kwargs)
     model.generation_config.max_new_tokens = 32
     model.save_pretrained(folder)
@@ -145,4 +173,20 @@ def write_build_output(
     }
     with atomic_writer(folder / "manifest.json") as fh:
         json.dump(info, fh, indent=2)
+    return folder
+
+
+def sample_data_root(folder: str | Path, tasks: Iterable[str], registry: Any = None) -> Path:
+    """One data root holding the shipped sample folders (``TaskInfo.sample_data``) of ``tasks``, for a
+    ``--data-dir`` that spans task packages."""
+    import shutil
+
+    from .plugins import get_registry
+
+    folder = Path(folder)
+    registry = registry or get_registry()
+    for name in tasks:
+        info = registry.get(name)
+        if not (folder / info.data_folder).exists():
+            shutil.copytree(Path(info.sample_data) / info.data_folder, folder / info.data_folder)
     return folder

@@ -39,7 +39,7 @@ from .report import Composition, load_measure, markdown, rich_table, save_chart
 from .sampler import WHOLE, EntrySampler
 from .shuffle import DEFAULT_SHARD_BYTES, ExternalShuffle, row_key
 from .spec import MixEntry, MixSpec
-from .writer import OUTPUT_FIELDS, check_target, save_dataset, staging_folder, write_lines
+from .writer import CHAT_FIELD, OUTPUT_FIELDS, check_target, save_dataset, staging_folder, write_lines
 
 
 class MissingSourcesError(MedTunedError):
@@ -201,7 +201,7 @@ def build_mix(
             (staging / "manifest.json").write_text(dumps_manifest(manifest), encoding="utf-8")
             (staging / "report.md").write_text(markdown(composition, manifest), encoding="utf-8")
             if shards is not None:
-                write_card(staging / "dataset", dataset_card(manifest, used_tasks, shards, OUTPUT_FIELDS))
+                write_card(staging / "dataset", dataset_card(manifest, used_tasks, shards, (*OUTPUT_FIELDS, CHAT_FIELD)))
             with progress.step("writing report.md and composition.png"):
                 save_chart(composition, staging / "composition.png", f"{spec.name} (seed {seed})")
             seconds = time.perf_counter() - clock

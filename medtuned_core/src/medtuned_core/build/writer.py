@@ -17,6 +17,7 @@ from pathlib import Path
 from ..errors import MedTunedError
 
 OUTPUT_FIELDS = ("instruction", "input", "output", "task", "template_id", "id")
+CHAT_FIELD = "messages"  # [{"role", "content"}, ...]: the row in conversational form (render.alpaca)
 
 
 @contextlib.contextmanager
@@ -101,10 +102,13 @@ DATA_FOLDER = "data"  # inside dataset/: the Hub's layout for data files
 
 
 def output_features():
-    """The ``datasets.Features`` of a build row (every field a string)."""
+    """The ``datasets.Features`` of a build row: the Alpaca fields as strings, and ``messages`` (the row as chat
+    turns, a list of role/content pairs) that TRL's SFTTrainer and axolotl read as they are."""
     import datasets
 
-    return datasets.Features({name: datasets.Value("string") for name in OUTPUT_FIELDS})
+    features = datasets.Features({name: datasets.Value("string") for name in OUTPUT_FIELDS})
+    features[CHAT_FIELD] = [{"role": datasets.Value("string"), "content": datasets.Value("string")}]
+    return features
 
 
 def save_dataset(files: dict[str, Path], folder: Path, max_shard_bytes: int = 500 * 1024 * 1024) -> dict[str, list[str]]:

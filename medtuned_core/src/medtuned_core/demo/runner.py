@@ -96,7 +96,7 @@ def run_demo(
             model_label=folder,
         )
 
-    console.rule(f"2/4 evaluate {base_model} zero-shot ({mode} mode)")
+    console.rule(f"2/4 evaluate {base_model} zero-shot ({mode} mode, in its own prompt format)")
     _set_threads(threads)
     before = run_eval(base_model, "eval-before")
 
@@ -119,8 +119,10 @@ def run_demo(
     extras = other_figures(before, after)
     # Published figures are shown only on real corpora: the shipped samples are not the study's test sets.
     reference = load_reference() if data_dir else References()
-    write_comparison(report, extras, work, f"{base_model}: before vs after a short CPU fine-tune ({_steps(work / 'run')} steps)", reference)
-    for table in console_tables(report, title="Before / after fine-tuning"):
+    formats = f"zero-shot in the {before['run']['format']} format, fine-tuned in the {after['run']['format']} format"
+    title = f"{base_model}: before vs after a short CPU fine-tune ({_steps(work / 'run')} steps; {formats})"
+    write_comparison(report, extras, work, title, reference)
+    for table in console_tables(report, title=f"Before / after fine-tuning ({formats})"):
         console.print(table)
     console.print(f"Wrote {work / 'results.md'} and {work / 'before_after.png'} in {time.perf_counter() - clock:.0f} s.")
     return {"report": report, "other_figures": extras, "before": before, "after": after, "out": str(work)}

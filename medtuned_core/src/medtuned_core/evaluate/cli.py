@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -12,7 +13,67 @@ from ..cli import data_dir_option, echo_json, interval_options, interval_text, o
 from ..errors import MedTunedError
 
 model_option = click.option("--model", required=True, help="Model folder, hub id, or the alias smollm2-135m.")
-backend_option = click.option("--backend", type=click.Choice(["hf", "vllm"]), default="hf", show_default=True, help="vllm is optional (GPU).")
+
+
+class BackendOption(click.Option):
+    """``--backend``: its help lists the backends installed now (any plugin's), read when help is shown."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from .backends import collect
+
+        found = collect(core_cli.registry()).found
+        listed = ", ".join(name + (" (not installed)" if info.missing else "") for name, info in sorted(found.items()))
+        self.help = f"Model backend: {listed}. Plugins add more; `medtuned plugins` describes each."
+        return super().get_help_record(ctx)
+
+
+backend_option = click.option("--backend", cls=BackendOption, default="hf", show_default=True, metavar="NAME")
+
+
+backend_flags = [
+    click.option("--base-url", help="openai: the server's URL, e.g. http://127.0.0.1:8000/v1 (default: the OpenAI API)."),
+    click.option(
+        "--api-key-env", metavar="VAR", help="openai: the environment variable holding the API key (default OPENAI_API_KEY); the key is never written."
+    ),
+    click.option(
+        "--api", type=click.Choice(["auto", "chat", "completions"]), help="openai: chat or plain completions (auto: chat for the chat prompt format)."
+    ),
+    click.option("--concurrency", type=int, help="openai: requests in flight (default 4)."),
+    click.option("--tensor-parallel-size", type=int, help="vllm: GPUs per model replica."),
+    click.option("--data-parallel-size", type=int, help="vllm: replicas, under torchrun (docs/evaluation.md)."),
+    click.option(
+        "--backend-option", "backend_pairs", multiple=True, metavar="KEY=VALUE", help="Any backend option, e.g. max_retries=2 timeout=60 tokenizer=DIR."
+    ),
+]
+
+
+NAMED_BACKEND_OPTIONS = ("base_url", "api_key_env", "api", "concurrency", "tensor_parallel_size", "data_parallel_size")
+
+
+def with_backend_flags(fn):
+    """The backend flags on a command, handed to it as one ``backend_options`` dict: the named flags that were
+    given, then ``--backend-option KEY=VALUE``."""
+
+    @functools.wraps(fn)
+    def command(**params):
+        options = {key: value for key in NAMED_BACKEND_OPTIONS if (value := params.pop(key)) is not None}
+        options |= {k.replace("-", "_"): v for k, v in parse_options(params.pop("backend_pairs")).items()}
+        return fn(backend_options=options, **params)
+
+    for flag in reversed(backend_flags):
+        command = flag(command)
+    return command
+
+
+format_option = click.option(
+    "--format",
+    "prompt_format",
+    type=click.Choice(["auto", "alpaca", "chat"]),
+    default="auto",
+    show_default=True,
+    help="Prompt format. auto: the format a MedTuned export records (medtuned.json); for any other model chat when its tokenizer has a chat template, else alpaca.",
+)
+system_prompt_option = click.option("--system-prompt", help="chat: a system turn (default: what the export records, else the template's own default).")
 dtype_option = click.option(
     "--dtype",
     default="auto",
@@ -44,7 +105,10 @@ def _set_threads(threads: int | None) -> None:
     show_default=True,
     help="score: constrained labels / ranked choices where the task allows.",
 )
+@format_option
+@system_prompt_option
 @backend_option
+@with_backend_flags
 @click.option("--batch-size", default=8, show_default=True)
 @templates_option
 @option_option
@@ -60,6 +124,23 @@ def _set_threads(threads: int | None) -> None:
 )
 @click.option("--lookahead", type=int, help="verify: labels guessed per pass (default: no limit).")
 @click.option("--chunk-tokens", type=int, help="verify: tokens per row per pass (default: 32 on CPU, the whole remaining answer on a GPU).")
+@click.option(
+    "--choice-scoring",
+    type=click.Choice(["greedy", "loglik", "loglik-norm", "loglik-eos"]),
+    default="greedy",
+    show_default=True,
+    help="score: how a choice is picked (the primary score; every scoring is in metrics.json). greedy: constrained greedy decoding, "
+    "the valid answer generation would give; loglik: log-likelihood of the choice (lm-eval's acc); loglik-norm: per character (acc_norm); "
+    "loglik-eos: with the answer end.",
+)
+@click.option(
+    "--permute-choices",
+    type=click.Choice(["none", "cyclic"]),
+    default="none",
+    show_default=True,
+    help="Position-bias control: ask every multiple-choice question once per cyclic rotation of its options; "
+    "debiased and per-position accuracy go to metrics.json and results.md beside the plain score.",
+)
 @click.option("--reference", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="JSON of published figures for results.md.")
 @click.option("--overwrite", is_flag=True, help="Discard predictions already in --out.")
 @interval_options
@@ -74,7 +155,10 @@ def evaluate(
     out: Path,
     limit: int | None,
     mode: str,
+    prompt_format: str,
+    system_prompt: str | None,
     backend: str,
+    backend_options: dict[str, object],
     batch_size: int,
     templates: Path | None,
     options: tuple[str, ...],
@@ -84,6 +168,8 @@ def evaluate(
     tagging: str,
     lookahead: int | None,
     chunk_tokens: int | None,
+    choice_scoring: str,
+    permute_choices: str,
     reference: Path | None,
     overwrite: bool,
     n_boot: int,
@@ -112,15 +198,20 @@ def evaluate(
         seed=seed,
         options=parse_options(options),
         dtype=None if dtype == "auto" else dtype,
+        prompt_format=prompt_format,
+        system_prompt=system_prompt,
         max_new_tokens=max_new_tokens,
         tagging=tagging,
         lookahead=lookahead,
         chunk_tokens="auto" if chunk_tokens is None else chunk_tokens,
+        choice_scoring=choice_scoring,
+        permute_choices=permute_choices,
         reference=reference,
         overwrite=overwrite,
         registry=core_cli.registry(),
         n_boot=n_boot,
         ci=ci_level,
+        backend_options=backend_options,
     )
     if as_json:
         echo_json(metrics)
@@ -128,7 +219,7 @@ def evaluate(
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=f"{metrics['run']['model_label']} · {split} · {mode}")
+        table = Table(title=f"{metrics['run']['model_label']} · {split} · {mode} · {metrics['run']['format']} format")
         for col in ("task", "metric", "score", f"{100 * ci_level:g}% CI", "n", "unparsed", "ex/s"):
             table.add_column(col, no_wrap=col.endswith("CI"))
         for name, r in metrics["tasks"].items():
@@ -152,6 +243,8 @@ def evaluate(
 @click.option("--mode", type=click.Choice(["generate", "score"]), default="score", show_default=True)
 @data_dir_option
 @templates_option
+@format_option
+@system_prompt_option
 @backend_option
 @dtype_option
 @threads_option
@@ -162,6 +255,8 @@ def predict(
     text: str | None,
     file: Path | None,
     mode: str,
+    prompt_format: str,
+    system_prompt: str | None,
     data_dir: Path | None,
     templates: Path | None,
     backend: str,
@@ -194,6 +289,8 @@ def predict(
         templates=custom,
         backend=backend,
         dtype=None if dtype == "auto" else dtype,
+        prompt_format=prompt_format,
+        system_prompt=system_prompt,
     )
     if as_json:
         return click.echo(json.dumps(items, indent=2, ensure_ascii=False))

@@ -44,6 +44,7 @@ from typing import Any
 
 import torch
 
+from ..prompt import ALPACA_FORMAT, PromptFormat, encode_prompts
 from .engine import CachedBatch, extend, output_weights
 from .prefix import PrefixCache
 
@@ -109,8 +110,9 @@ class TagPlan:
     prompt: str
     prompt_ids: list[int]
     lines: list[LineTrie]
-    eos_id: int | None
+    eos_id: int | None  # the token that ends the answer: EOS (Alpaca) or the first end-of-turn token (chat)
     context_fallbacks: int = 0  # lines whose tokens could not be derived in context (tokenizer merged across the boundary)
+    fmt: PromptFormat = ALPACA_FORMAT
 
 
 LineMemo = dict  # (line template, separator, word, label set) -> LineTrie; see plan_tagging
@@ -120,11 +122,12 @@ def _encode(tokenizer: Any, texts: Sequence[str]) -> list[list[int]]:
     return [list(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]] if texts else []
 
 
-def plan_tagging(tokenizer: Any, prompt: str, hint: TaggingHint, memo: LineMemo | None = None) -> TagPlan:
+def plan_tagging(tokenizer: Any, prompt: str, hint: TaggingHint, fmt: PromptFormat = ALPACA_FORMAT, memo: LineMemo | None = None) -> TagPlan:
     """Token ids of every line under every label, as the trainer tokenizes the answer.
 
-    Training encodes the prompt (with special tokens) and the answer (without) separately and joins the
-    ids (train/data.py), so the answer's ids are those of the answer text alone. A line's ids are the
+    Training encodes the prompt (as the format says: with the tokenizer's special tokens for Alpaca, without
+    for a chat template) and the answer (without) separately and joins the ids (train/data.py), so the
+    answer's ids are those of the answer text alone, and the format's end-of-answer token ends the last line. A line's ids are the
     difference between encoding ``previous line + line`` and ``previous line`` (under any label: BPE
     pre-tokenizers split at the separator, so the label does not matter); the first line is encoded
     alone, as the start of the answer.
@@ -134,10 +137,11 @@ def plan_tagging(tokenizer: Any, prompt: str, hint: TaggingHint, memo: LineMemo 
     first label, and reuses the memo's lines for the word when that one agrees with them (a tokenizer
     merging across the boundary differently there gets every label encoded afresh).
     """
-    prompt_ids = list(tokenizer(prompt)["input_ids"])
+    prompt_ids = list(encode_prompts(fmt, tokenizer, [prompt])["input_ids"][0])
+    end_id = next(iter(fmt.end_ids(tokenizer)), None)
     n = len(hint.tokens)
     if n == 0:
-        return TagPlan(hint, prompt, prompt_ids, [], tokenizer.eos_token_id, 0)
+        return TagPlan(hint, prompt, prompt_ids, [], end_id, 0, fmt)
     memo = {} if memo is None else memo
     first = hint.labels[0]
 
@@ -174,7 +178,7 @@ def plan_tagging(tokenizer: Any, prompt: str, hint: TaggingHint, memo: LineMemo 
         known[i] = LineTrie(ids)
         memo.setdefault(key(i), known[i])
     lines = [known[i] for i in range(n)]
-    return TagPlan(hint, prompt, prompt_ids, lines, tokenizer.eos_token_id, fallbacks)
+    return TagPlan(hint, prompt, prompt_ids, lines, end_id, fallbacks, fmt)
 
 
 class Cursor:
@@ -507,7 +511,7 @@ def tag_batch(
     rows = [_Row(plan, Cursor(plan), [], guesser.initial(plan.hint), depth=lookahead) for plan in plans]
     prompt_ids = [p.prompt_ids for p in plans]
     if prefixes is not None and tokenizer is not None:
-        shared = prefixes.shared_lengths(tokenizer, [p.prompt for p in plans], prompt_ids)
+        shared = prefixes.shared_lengths(tokenizer, [p.prompt for p in plans], prompt_ids, plans[0].fmt if plans else ALPACA_FORMAT)
         state = prefixes.batch_state(model, prompt_ids, shared)
     else:
         shared, state = [0] * len(plans), CachedBatch.empty(model, len(plans))

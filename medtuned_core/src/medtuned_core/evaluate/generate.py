@@ -1,10 +1,11 @@
 """Free generation with the Hugging Face backend: batched greedy decoding.
 
 Prompts are left-padded (decoder-only models continue from the right edge), the runner hands them
-over sorted by length so a batch wastes little padding, and decoding stops at EOS or when the model
-starts a new ``###`` block. The study decoded with 4 beams and 512 new tokens; greedy search with a
-budget from the task's expected output length gives the same answers far faster on fine-tuned
-models, which put nearly all probability on one continuation.
+over sorted by length so a batch wastes little padding, and decoding stops where the prompt format
+says an answer ends (EOS or the start of a new block in Alpaca, the end-of-turn token of a chat
+template). The study decoded with 4 beams and 512 new tokens; greedy search with a budget from the
+task's expected output length gives the same answers far faster on fine-tuned models, which put
+nearly all probability on one continuation.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from typing import Any
 
 import torch
 
-from ..prompt import BLOCK_START
+from ..prompt import ALPACA_FORMAT, PromptFormat, encode_prompts
 
 DEFAULT_MAX_NEW_TOKENS = 512  # the study's budget; also our upper bound
 
 
-def cut_at_stop(text: str) -> str:
-    """The answer without a following ``###`` block (the stop string is included by ``generate``)."""
-    return text.split(BLOCK_START, 1)[0]
+def cut_at_stop(text: str, fmt: PromptFormat = ALPACA_FORMAT) -> str:
+    """The answer without what follows the format's stop string (``generate`` includes the stop string)."""
+    return fmt.clean(text)
 
 
 def budget(tokens_expected: int, cap: int = DEFAULT_MAX_NEW_TOKENS) -> int:
@@ -31,14 +32,14 @@ def budget(tokens_expected: int, cap: int = DEFAULT_MAX_NEW_TOKENS) -> int:
 
 
 @torch.inference_mode()
-def generate_batch(model: torch.nn.Module, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
-    """Greedy continuations of ``prompts`` (one batch), cut at the next ``###`` block."""
+def generate_batch(model: torch.nn.Module, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int, fmt: PromptFormat = ALPACA_FORMAT) -> list[str]:
+    """Greedy continuations of ``prompts`` (one batch, in ``fmt``), only the new tokens, cut where ``fmt`` ends an answer."""
     if not prompts:
         return []
     side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     try:
-        enc = tokenizer(list(prompts), return_tensors="pt", padding=True)
+        enc = encode_prompts(fmt, tokenizer, prompts, return_tensors="pt", padding=True)
     finally:
         tokenizer.padding_side = side
     device = next(model.parameters()).device
@@ -52,10 +53,10 @@ def generate_batch(model: torch.nn.Module, tokenizer: Any, prompts: Sequence[str
         temperature=None,
         top_p=None,
         top_k=None,
-        stop_strings=[BLOCK_START],
+        stop_strings=list(fmt.stop_strings) or None,
         tokenizer=tokenizer,
         pad_token_id=pad_id,
-        eos_token_id=tokenizer.eos_token_id,
+        eos_token_id=fmt.stop_token_ids(tokenizer) or None,
     )
     new = out[:, enc["input_ids"].shape[1] :]
-    return [cut_at_stop(t) for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
+    return [fmt.clean(t) for t in tokenizer.batch_decode(new, skip_special_tokens=True)]

@@ -151,10 +151,14 @@ def predict(
     batch_size: int = 8,
     dtype: Any = None,
     max_new_tokens: int = 512,
+    prompt_format: str = "auto",
+    system_prompt: str | None = None,
 ) -> list[dict[str, Any]]:
     """Parsed predictions for each sentence (tagging tasks) or text: ``input``, ``output``, ``parsed``, ``ok``,
-    ``method`` and, for tagging tasks, ``entities`` with character offsets into ``source``."""
+    ``method`` and, for tagging tasks, ``entities`` with character offsets into ``source``. The prompt format is
+    chosen as ``evaluate`` chooses it (``prompt.choose_format``)."""
     from ..plugins import get_registry
+    from ..prompt import bind_format, format_for_model
     from .backend import make_backend
     from .runner import batches, make_requests, run_batch
 
@@ -164,9 +168,11 @@ def predict(
     units = make_units(info, [t for t in texts if t.strip()], samples, templates, seed)
     if not units:
         raise MedTunedError("no text to predict on: give TEXT or --file with some text")
-    engine = make_backend(backend, model, dtype=dtype)
+    fmt = format_for_model(model, prompt_format, system_prompt)
+    engine = make_backend(backend, model, dtype=dtype, prompt_format=fmt)
+    fmt = bind_format(fmt, engine)
     expected = max(engine.count_tokens([r["output"] for r in samples]), default=0) or max_new_tokens
-    requests = make_requests(engine, [u.row for u in units], mode, max_new_tokens, expected_tokens=expected, floor=info.max_new_tokens)
+    requests = make_requests(engine, [u.row for u in units], mode, max_new_tokens, expected_tokens=expected, floor=info.max_new_tokens, fmt=fmt)
     by_id = {u.row["id"]: u for u in units}
     results: dict[str, dict[str, Any]] = {}
     for batch in batches(requests, batch_size):

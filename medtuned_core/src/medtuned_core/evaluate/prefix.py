@@ -1,9 +1,11 @@
 """Shared instruction prefixes: the KV entries of each instruction are computed once per run.
 
-Every prompt starts with its instruction block (``### Instruction:\\n{instruction}\\n\\n### Input:\\n``) and a
-task has only a handful of instructions, so most of a prompt's tokens recur in many rows. Each distinct
-instruction block is run once as a batch of one and kept; a batch is then assembled from the blocks of
-its rows — of different lengths, padded with masked slots (engine.py) — so rows of different templates
+Every prompt starts with its instruction block — everything before the row's input, as the prompt
+format defines it (Alpaca: the instruction and input headers around the instruction; chat: the template's
+opening, the system turn and the instruction) — and a task has only a handful of instructions, so most
+of a prompt's tokens recur in many rows. Each distinct instruction block is run once as a batch of one
+and kept; a batch is then assembled from the blocks of its rows — of different lengths, padded with
+masked slots (engine.py) — so rows of different templates
 still share one batch, which can then be ordered by length alone.
 """
 
@@ -15,7 +17,7 @@ from typing import Any
 
 import torch
 
-from ..prompt import INPUT_HEADER
+from ..prompt import ALPACA_FORMAT, PromptFormat
 from .engine import CachedBatch, extend, stack_prefixes
 
 MIN_SHARED = 8  # below this a shared prefix saves less than it costs to assemble
@@ -33,11 +35,9 @@ def common_prefix_length(seqs: Sequence[Sequence[int]]) -> int:
     return n
 
 
-def instruction_block(prompt: str) -> str:
-    """The prompt up to and including the input header (empty when the prompt has no input)."""
-    marker = "\n\n" + INPUT_HEADER
-    at = prompt.find(marker)
-    return "" if at < 0 else prompt[: at + len(marker)]
+def instruction_block(prompt: str, fmt: PromptFormat = ALPACA_FORMAT) -> str:
+    """The part of ``prompt`` before the row's input (empty when the prompt has no input)."""
+    return fmt.instruction_block(prompt)
 
 
 class PrefixCache:
@@ -47,10 +47,10 @@ class PrefixCache:
         self.capacity = capacity
         self.enabled = enabled
         self._store: OrderedDict[tuple[int, ...], CachedBatch] = OrderedDict()
-        self._block_ids: dict[str, list[int]] = {}
+        self._block_ids: dict[tuple[bool, str], list[int]] = {}
         self.tokens_saved = 0
 
-    def shared_lengths(self, tokenizer: Any, prompts: Sequence[str], prompt_ids: Sequence[Sequence[int]]) -> list[int]:
+    def shared_lengths(self, tokenizer: Any, prompts: Sequence[str], prompt_ids: Sequence[Sequence[int]], fmt: PromptFormat = ALPACA_FORMAT) -> list[int]:
         """How many leading tokens of each prompt come from its instruction block.
 
         The block is encoded on its own and compared with the prompt's ids, so a tokenizer that merges
@@ -60,10 +60,10 @@ class PrefixCache:
             return [0] * len(prompts)
         out = []
         for prompt, ids in zip(prompts, prompt_ids, strict=True):
-            block = instruction_block(prompt)
-            if block not in self._block_ids:
-                self._block_ids[block] = list(tokenizer(block)["input_ids"]) if block else []
-            n = min(common_prefix_length([self._block_ids[block], ids]), len(ids) - 1)
+            key = (fmt.add_special_tokens, fmt.instruction_block(prompt))
+            if key not in self._block_ids:
+                self._block_ids[key] = list(tokenizer(key[1], add_special_tokens=key[0])["input_ids"]) if key[1] else []
+            n = min(common_prefix_length([self._block_ids[key], ids]), len(ids) - 1)
             out.append(n if n >= MIN_SHARED else 0)
         return out
 

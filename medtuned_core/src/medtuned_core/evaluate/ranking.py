@@ -1,41 +1,80 @@
-"""Score-mode classification: rank a row's complete output strings by log-likelihood.
+"""Score-mode choices: the log-probability of every token of every choice, for the scorings of choices.py.
 
 A render hook that emits ``"choices": [...]`` promises that the gold output is one of them (GAD's
-Positive/Negative, MedNLI's three relations, a QA option...). Each choice is scored as the log
-probability of its tokens *and the end-of-sequence token* after the prompt — the probability that
-the model writes exactly that answer and stops, so "yes" does not win merely by being a prefix of
-a longer, likelier answer. The prompt is run once per row; its KV cache is copied to one row per
-choice for the continuations.
+Positive/Negative, MedNLI's three relations, a QA option...). Each choice is fed after the prompt as the
+tokens training saw — its text encoded alone, then the prompt format's answer end (EOS in the Alpaca
+format, the chat template's end of turn) — and the log-probability of each of those tokens is kept. From
+them choices.py reads every scoring (constrained greedy, log-likelihood with and without the answer end,
+length-normalised) at no extra cost. The prompt is run once per row (its instruction block once per run,
+prefix.py); its KV cache is copied to one row per choice for the continuations.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
+from ..prompt import ALPACA_FORMAT, PromptFormat, encode_prompts
+from . import choices as scorings
 from .engine import CachedBatch, extend, fork, full_log_probs, output_weights
 from .prefix import PrefixCache
 
 
 @dataclass
 class RankOutcome:
+    """What a backend's ``rank`` returns for one row.
+
+    ``scores`` is each choice's total log-probability (with the answer end). A backend that also gives the
+    per-token log-probabilities (``tokens``/``token_logprobs``, the answer end's ``end_tokens`` last; None when
+    it scored the choices without their end) lets every scoring of choices.py be read; ``choice`` is then the
+    default scoring's pick."""
+
     choice: str
-    scores: dict[str, float]  # choice -> total log-probability (with EOS)
+    scores: dict[str, float]
     fed_tokens: int
+    tokens: dict[str, list[Any]] = field(default_factory=dict)
+    token_logprobs: dict[str, list[float]] = field(default_factory=dict)
+    end_tokens: int | None = 0
+
+    @classmethod
+    def from_tokens(
+        cls, choices: Sequence[str], tokens: dict[str, list[Any]], token_logprobs: dict[str, list[float]], end_tokens: int | None, fed: int
+    ) -> RankOutcome:
+        order = list(dict.fromkeys(choices))
+        totals = {c: float(sum(token_logprobs[c])) for c in order}
+        outcome = cls(order[0], totals, fed, tokens, token_logprobs, end_tokens)
+        outcome.choice = outcome.picks()[scorings.DEFAULT_SCORING]
+        return outcome
+
+    def picks(self) -> dict[str, str]:
+        """The choice of every scoring this outcome can give (only ``loglik-eos`` without per-token figures)."""
+        if not self.token_logprobs:
+            return {scorings.LOGLIK_EOS: scorings.argmax(self.scores)}
+        return scorings.picks(list(self.scores), self.tokens, self.token_logprobs, self.end_tokens)
+
+    def end_logprobs(self) -> dict[str, float] | None:
+        if not self.token_logprobs or self.end_tokens is None:
+            return None
+        n = self.end_tokens
+        return {c: float(sum(lps[len(lps) - n :])) if n else 0.0 for c, lps in self.token_logprobs.items()}
 
     def diagnostics(self) -> dict[str, Any]:
-        return {"choice_logprobs": {k: round(v, 4) for k, v in self.scores.items()}, "fed_tokens": self.fed_tokens}
+        out: dict[str, Any] = {"choice_logprobs": {k: round(v, 4) for k, v in self.scores.items()}}
+        ends = self.end_logprobs()
+        if ends is not None:
+            out["end_logprobs"] = {k: round(v, 4) for k, v in ends.items()}
+        out["picks"] = self.picks()
+        out["fed_tokens"] = self.fed_tokens
+        return out
 
 
-def choice_ids(tokenizer: Any, choice: str) -> list[int]:
-    """The choice's tokens as training saw them (the answer encoded alone, then EOS)."""
+def choice_ids(tokenizer: Any, choice: str, fmt: PromptFormat = ALPACA_FORMAT) -> list[int]:
+    """The choice's tokens as training saw them (the answer encoded alone, then the format's end of answer)."""
     ids = list(tokenizer(choice, add_special_tokens=False)["input_ids"])
-    if tokenizer.eos_token_id is not None:
-        ids.append(tokenizer.eos_token_id)
-    return ids
+    return ids + fmt.end_ids(tokenizer)
 
 
 @torch.inference_mode()
@@ -48,11 +87,13 @@ def rank_batch(
     prefixes: PrefixCache | None = None,
     pad_id: int = 0,
     max_rows: int | None = None,
+    fmt: PromptFormat = ALPACA_FORMAT,
 ) -> list[RankOutcome]:
-    """The most likely choice of every row. ``max_rows`` bounds the (row, choice) pairs run at once."""
-    prompt_ids = [list(tokenizer(p)["input_ids"]) for p in prompts]
+    """Every choice of every row scored token by token (prompts in ``fmt``). ``max_rows`` bounds the (row, choice)
+    pairs run at once."""
+    prompt_ids = [list(ids) for ids in encode_prompts(fmt, tokenizer, prompts)["input_ids"]] if prompts else []
     if prefixes is not None:
-        shared = prefixes.shared_lengths(tokenizer, prompts, prompt_ids)
+        shared = prefixes.shared_lengths(tokenizer, prompts, prompt_ids, fmt)
         state = prefixes.batch_state(model, prompt_ids, shared)
     else:
         shared, state = [0] * len(prompts), CachedBatch.empty(model, len(prompts))
@@ -60,8 +101,8 @@ def rank_batch(
     last = torch.stack([hidden[r, len(ids) - shared[r] - 1] for r, ids in enumerate(prompt_ids)])
     weight, bias = output_weights(model)
     first_lp = full_log_probs(last, weight, bias)  # [B, V]: the first token of every choice
-    pairs = [(r, c, choice_ids(tokenizer, c)) for r in range(len(prompts)) for c in dict.fromkeys(choices[r])]
-    scores: list[dict[str, float]] = [{} for _ in prompts]
+    pairs = [(r, c, choice_ids(tokenizer, c, fmt)) for r in range(len(prompts)) for c in dict.fromkeys(choices[r])]
+    token_lps: list[dict[str, list[float]]] = [{} for _ in prompts]
     fed = [len(ids) - n for ids, n in zip(prompt_ids, shared, strict=True)]
     group = max_rows or max(len(prompts), 1)
     for lo in range(0, len(pairs), group):
@@ -76,14 +117,12 @@ def rank_batch(
             later_lp = full_log_probs(cont_hidden[rows, cols], weight, bias)
         n = 0
         for r, c, ids in part:
-            total = float(first_lp[r, ids[0]])
+            lps = [float(first_lp[r, ids[0]])]
             for j in range(1, len(ids)):
-                total += float(later_lp[n, ids[j]])
+                lps.append(float(later_lp[n, ids[j]]))
                 n += 1
-            scores[r][c] = total
+            token_lps[r][c] = lps
             fed[r] += len(ids) - 1
-    out = []
-    for r in range(len(prompts)):
-        best = max(scores[r], key=lambda c: scores[r][c])  # ties: the first choice listed
-        out.append(RankOutcome(best, scores[r], fed[r]))
-    return out
+    end = len(fmt.end_ids(tokenizer))
+    ids_of = {(r, c): ids for r, c, ids in pairs}
+    return [RankOutcome.from_tokens(list(token_lps[r]), {c: ids_of[(r, c)] for c in token_lps[r]}, token_lps[r], end, fed[r]) for r in range(len(prompts))]

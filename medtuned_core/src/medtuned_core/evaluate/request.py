@@ -1,8 +1,10 @@
 """What the evaluator hands a backend: one rendered row, already in the run's prompt format.
 
-A ``Request`` carries the same turn twice — as the flat ``prompt`` text a local model continues, and as
-chat ``messages`` for backends that apply a chat template themselves (a hosted API, a server) — so a
-backend never formats prompts on its own. ``method`` is what the evaluator chose for the row from the
+A ``Request`` carries the same turn twice — as the flat ``prompt`` text a local model continues (in the
+run's format: Alpaca, or the chat template applied), and as chat ``messages`` (system prompt if any, then
+the user turn) for backends that apply a chat template themselves (a hosted API, a server) — and the
+``format`` itself, which says how prompts are encoded and where an answer ends, so a backend never formats
+prompts on its own. ``method`` is what the evaluator chose for the row from the
 task's hints and the backend's capabilities (see ``backend.CAPABILITIES``).
 """
 
@@ -12,16 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..prompt import ALPACA_FORMAT, PromptFormat
 from .constrained import TaggingHint
 from .generate import DEFAULT_MAX_NEW_TOKENS
 
 GENERATE, TAG, RANK = "generate", "tag", "rank"
-
-
-def user_message(instruction: str, input: str) -> list[dict[str, str]]:
-    """The chat form of a row: instruction and input in one user turn (the answer is the assistant's turn)."""
-    content = instruction.strip("\n") + ("\n\n" + input if input else "")
-    return [{"role": "user", "content": content}]
 
 
 @dataclass
@@ -35,3 +32,9 @@ class Request:
     hint: TaggingHint | None = None  # tag: the answer's form, labels to choose
     choices: list[str] | None = None  # rank: the complete answers to choose from
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS  # generate: the budget for this row
+    format: PromptFormat = ALPACA_FORMAT  # how ``prompt`` is encoded, and the tokens/strings that end an answer
+
+    @classmethod
+    def for_row(cls, row: Mapping[str, Any], fmt: PromptFormat, **kwargs: Any) -> Request:
+        """A request for a rendered row, its prompt and messages built by ``fmt``."""
+        return cls(row, fmt.prompt(row["instruction"], row["input"]), fmt.messages(row["instruction"], row["input"]), format=fmt, **kwargs)

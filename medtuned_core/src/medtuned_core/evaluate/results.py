@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import CorpusFormatError, MedTunedError
 from ..io import decode, read_json
 from ..jsonl import atomic_writer, dumps
+from . import choice_report
 from .reference import References, load_reference  # noqa: F401 (load_reference: the runner's entry point)
 
 PREDICTIONS = "predictions.jsonl"
@@ -28,7 +29,25 @@ RUN = "run.json"
 
 # Settings that change the predictions: a resumed run must match them.
 # (The tagging algorithm is not among them: every exact algorithm gives the same answers.)
-RUN_IDENTITY = ("model", "model_fingerprint", "mode", "backend", "split", "seed", "templates_sha256", "options", "max_passes", "max_new_tokens", "dtype")
+RUN_IDENTITY = (
+    "model",
+    "model_fingerprint",
+    "mode",
+    "format",
+    "system_prompt",
+    "backend",
+    "split",
+    "seed",
+    "templates_sha256",
+    "options",
+    "max_passes",
+    "max_new_tokens",
+    "dtype",
+    "choice_scoring",
+    "permute_choices",
+)
+# What a run.json written before a setting existed implies (every run was in the Alpaca format then).
+IDENTITY_DEFAULTS = {"format": "alpaca"}
 
 
 class PredictionStore:
@@ -86,7 +105,7 @@ def file_sha256(path: str | Path | None) -> str | None:
 
 
 # Files whose bytes are the model: weights (full or adapter), its config and the tokenizer.
-MODEL_FILES = ("*.safetensors", "*.bin", "*.pt", "*.gguf", "*config.json", "tokenizer*.json")
+MODEL_FILES = ("*.safetensors", "*.bin", "*.pt", "*.gguf", "*config.json", "tokenizer*.json", "chat_template.*")
 SAMPLE_BYTES = 1 << 20
 
 
@@ -125,6 +144,7 @@ def check_run(out: Path, identity: Mapping[str, Any], *, overwrite: bool) -> Non
         previous = read_json(run_file)
         if not isinstance(previous, dict):
             raise CorpusFormatError(run_file, 1, "expected a JSON object (the identity of an earlier run)")
+        previous = {**IDENTITY_DEFAULTS, **previous}
         changed = [k for k in RUN_IDENTITY if previous.get(k) != identity.get(k)]
         if changed:
             detail = ", ".join(f"{k}: {previous.get(k)!r} -> {identity.get(k)!r}" for k in changed)
@@ -204,7 +224,7 @@ def results_markdown(metrics: Mapping[str, Any], families: Mapping[str, str], re
     lines = [
         f"# Evaluation of {ours}",
         "",
-        f"Split `{run['split']}`, mode `{run['mode']}`, backend `{run['backend']}`"
+        f"Split `{run['split']}`, mode `{run['mode']}`, prompt format `{run.get('format', 'alpaca')}`, backend `{run['backend']}`"
         + (f", a fixed sample of {run['limit']} examples per task (seed {run.get('seed', 0)})" if run.get("limit") else "")
         + ". Scores are percentages (the primary metric of each task; entity-level micro F1 for NER)"
         + (
@@ -236,6 +256,7 @@ def results_markdown(metrics: Mapping[str, Any], families: Mapping[str, str], re
         methods = ", ".join(f"{k} {v}" for k, v in sorted(result.get("methods", {}).items()))
         cells = [name, result.get("n"), result.get("unparsed"), result.get("gold_unparsed"), result.get("ci_unit", "—"), result.get("n_boot", 0)]
         lines.append("| " + " | ".join(map(str, cells)) + f" | {'—' if speed is None else f'{speed:.2f}'} | {methods} |")
+    lines += choice_report.markdown(tasks)
     notes = reference.footnotes(tasks)
     if notes:
         lines += ["", *(f"{note}\n" for note in notes)]

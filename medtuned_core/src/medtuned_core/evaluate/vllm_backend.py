@@ -1,9 +1,14 @@
 """The optional vLLM backend (``--backend vllm``): the same interface as the HF backend, for GPUs.
 
 Imported only when chosen; ``pip install vllm`` is the user's business (it pins its own torch).
-- generate: greedy sampling (temperature 0) with the ``###`` stop string and the same token budget.
-- rank: each ``prompt + choice + EOS`` is scored from the prompt log-probabilities vLLM returns;
-  automatic prefix caching computes each prompt once for all its choices.
+- Prompts go in as token ids encoded the way training encoded them (the request's prompt format: a chat
+  template's text already holds BOS, so vLLM must not add one).
+- generate: greedy sampling (temperature 0), stopped where the prompt format ends an answer (Alpaca's
+  stop string and EOS, a chat template's end-of-turn token), with the same token budget.
+- rank: each ``prompt + choice + end of answer`` is scored token by token from the prompt log-probabilities
+  vLLM returns; automatic prefix caching computes each prompt once for all its choices. Every scoring of
+  choices.py — constrained greedy included — is read from those per-token figures, so no guided decoding
+  is needed for choices.
 - tag: structured decoding with a regular expression that fixes the answer's form and allows any
   label at each line; with temperature 0 the grammar engine takes the argmax among the allowed tokens,
   i.e. the same token-level constrained greedy decoding as the HF backend. (The grammar also admits
@@ -17,9 +22,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import MedTunedError
-from ..prompt import BLOCK_START
+from ..prompt import encode_prompts
 from .constrained import TaggingHint, TagOutcome
-from .generate import cut_at_stop
 from .ranking import RankOutcome
 from .request import GENERATE, RANK, TAG, Request
 
@@ -46,6 +50,51 @@ def tagging_regex(hint: TaggingHint) -> tuple[str, re.Pattern[str]]:
     return guide, reader
 
 
+# Engine arguments passed through to ``vllm.LLM`` (``--tensor-parallel-size``, ``--data-parallel-size`` and
+# ``--backend-option KEY=VALUE``), with their types (option values may arrive as text).
+ENGINE_OPTIONS = {"tensor_parallel_size": int, "pipeline_parallel_size": int, "data_parallel_size": int, "gpu_memory_utilization": float, "max_model_len": int}
+
+
+def engine_options(options: dict[str, Any], world_size: int | None = None) -> dict[str, Any]:
+    """``vllm.LLM`` keyword arguments from the backend options.
+
+    Tensor (and pipeline) parallelism run inside one ``medtuned evaluate`` process: vLLM starts its own
+    workers. Data parallelism runs under ``torchrun --nproc_per_node DP x TP x PP`` with vLLM's
+    ``external_launcher``: each process is one vLLM rank, each data-parallel group evaluates its share of
+    the rows, and the first process of each group stores them."""
+    import os
+
+    out: dict[str, Any] = {}
+    for key, kind in ENGINE_OPTIONS.items():
+        if options.get(key) is not None:
+            try:
+                out[key] = kind(options[key])
+            except (TypeError, ValueError):
+                raise MedTunedError(f"vllm option {key}={options[key]!r}: expected {kind.__name__}") from None
+    dp = out.get("data_parallel_size", 1)
+    if dp > 1:
+        world = world_size if world_size is not None else int(os.environ.get("WORLD_SIZE", "1"))
+        wanted = dp * out.get("tensor_parallel_size", 1) * out.get("pipeline_parallel_size", 1)
+        if world != wanted:
+            raise MedTunedError(
+                f"--data-parallel-size {dp} runs under torchrun with data x tensor x pipeline = {wanted} processes "
+                f"(torchrun --nproc_per_node {wanted} -m medtuned_core.cli evaluate ...); this run has {world}"
+            )
+        out["distributed_executor_backend"] = "external_launcher"
+    return out
+
+
+def data_parallel_layout(llm: Any, kwargs: dict[str, Any]) -> tuple[int, int, bool]:
+    """``(share, shares, writes)`` of this process: its data-parallel group, and whether it is the group's first."""
+    import os
+
+    rank = int(os.environ.get("RANK", "0"))
+    per_group = kwargs.get("tensor_parallel_size", 1) * kwargs.get("pipeline_parallel_size", 1)
+    config = getattr(getattr(getattr(llm, "llm_engine", None), "vllm_config", None), "parallel_config", None)
+    share = int(getattr(config, "data_parallel_rank", rank // per_group))
+    return share, int(kwargs["data_parallel_size"]), rank % per_group == 0
+
+
 class VLLMBackend:
     name = "vllm"
     capabilities = frozenset({GENERATE, RANK, TAG})
@@ -64,7 +113,11 @@ class VLLMBackend:
         kwargs: dict[str, Any] = {"model": resolve_model(name_or_path), "seed": 0, "enable_prefix_caching": True}
         if dtype not in (None, "auto"):
             kwargs["dtype"] = str(dtype).replace("torch.", "")
-        return cls(vllm.LLM(**kwargs), model_name=str(name_or_path), **options)
+        kwargs.update(engine_options(options))
+        backend = cls(vllm.LLM(**kwargs), model_name=str(name_or_path), **options)
+        if kwargs.get("data_parallel_size", 1) > 1:
+            backend.data_parallel = data_parallel_layout(backend.llm, kwargs)
+        return backend
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(self.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
@@ -72,27 +125,42 @@ class VLLMBackend:
     def _params(self, **kwargs: Any) -> Any:
         return self.vllm.SamplingParams(temperature=0.0, **kwargs)
 
+    def _inputs(self, requests: Sequence[Request]) -> list[dict[str, list[int]]]:
+        return [{"prompt_token_ids": list(self._prompt_ids(r))} for r in requests]
+
+    def _prompt_ids(self, request: Request) -> list[int]:
+        return list(encode_prompts(request.format, self.tokenizer, [request.prompt])["input_ids"][0])
+
     def generate(self, requests: Sequence[Request], max_new_tokens: int) -> list[str]:
-        outs = self.llm.generate([r.prompt for r in requests], self._params(max_tokens=max_new_tokens, stop=[BLOCK_START]), use_tqdm=False)
-        return [cut_at_stop(o.outputs[0].text) for o in outs]
+        if not requests:
+            return []
+        fmt = requests[0].format
+        params = self._params(max_tokens=max_new_tokens, stop=list(fmt.stop_strings), stop_token_ids=fmt.stop_token_ids(self.tokenizer))
+        outs = self.llm.generate(self._inputs(requests), params, use_tqdm=False)
+        return [fmt.clean(o.outputs[0].text) for o in outs]
 
     def rank(self, requests: Sequence[Request]) -> list[RankOutcome]:
-        eos = self.tokenizer.eos_token_id
         batch, index = [], []
         for r, request in enumerate(requests):
-            prompt_ids = list(self.tokenizer(request.prompt)["input_ids"])
+            prompt_ids = self._prompt_ids(request)
+            end = request.format.end_ids(self.tokenizer)
             for choice in dict.fromkeys(request.choices or []):
-                ids = list(self.tokenizer(choice, add_special_tokens=False)["input_ids"]) + ([eos] if eos is not None else [])
+                ids = list(self.tokenizer(choice, add_special_tokens=False)["input_ids"]) + end
                 batch.append({"prompt_token_ids": prompt_ids + ids})
                 index.append((r, choice, len(prompt_ids), ids))
         outs = self.llm.generate(batch, self._params(max_tokens=1, prompt_logprobs=0), use_tqdm=False)
-        scores: list[dict[str, float]] = [{} for _ in requests]
+        tokens: list[dict[str, list[int]]] = [{} for _ in requests]
+        token_lps: list[dict[str, list[float]]] = [{} for _ in requests]
         fed = [0] * len(requests)
         for out, (r, choice, n_prompt, ids) in zip(outs, index, strict=True):
             logprobs = out.prompt_logprobs
-            scores[r][choice] = sum(float(logprobs[n_prompt + j][tok].logprob) for j, tok in enumerate(ids))
+            tokens[r][choice] = ids
+            token_lps[r][choice] = [float(logprobs[n_prompt + j][tok].logprob) for j, tok in enumerate(ids)]
             fed[r] += n_prompt + len(ids)
-        return [RankOutcome(max(s, key=lambda c: s[c]), s, fed[r]) for r, s in enumerate(scores)]
+        return [
+            RankOutcome.from_tokens(list(tokens[r]), tokens[r], token_lps[r], len(request.format.end_ids(self.tokenizer)), fed[r])
+            for r, request in enumerate(requests)
+        ]
 
     def _guided(self, regex: str, max_tokens: int) -> Any:
         vllm = self.vllm
@@ -109,7 +177,7 @@ class VLLMBackend:
             longest = max(hint.labels, key=len)
             params.append(self._guided(guide, self.count_tokens([hint.render([longest] * len(hint.tokens))])[0] * 2 + 8))
             readers.append(reader)
-        outs = self.llm.generate([r.prompt for r in requests], params, use_tqdm=False)
+        outs = self.llm.generate(self._inputs(requests), params, use_tqdm=False)
         results = []
         for out, hint, reader in zip(outs, hints, readers, strict=True):
             text = out.outputs[0].text

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..prompt import FORMATS
 from .recipe import DEEPSPEED_CHOICES, RECIPES, make_config, parse_overrides
 
 
@@ -16,6 +17,13 @@ from .recipe import DEEPSPEED_CHOICES, RECIPES, make_config, parse_overrides
 @click.option("--recipe", type=click.Choice(sorted(RECIPES)), help="Defaults to start from (paper: the study's recipe).  [default: paper]")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSON/YAML file of settings.")
 @click.option("--deepspeed", metavar="|".join(DEEPSPEED_CHOICES) + "|FILE.json", help="DeepSpeed ZeRO config (recipe paper: zero3).")
+@click.option(
+    "--format",
+    "format",
+    type=click.Choice(FORMATS),
+    help="Prompt format: alpaca (the study's Instruction/Input/Output blocks) or chat (the tokenizer's chat template; the answer is the assistant turn).  [default: alpaca]",
+)
+@click.option("--system-prompt", help="chat: a system turn for every row (default: the template's own, if any).")
 @click.option("--lora/--no-lora", default=None, help="Train LoRA adapters (peft), merged into the weights on export.")
 @click.option("--resume", is_flag=True, default=None, help="Continue from the last complete checkpoint in OUT/checkpoints.")
 @click.option("--overwrite", is_flag=True, help="Start over in an OUT that holds an earlier run (only medtuned's own files there are replaced).")

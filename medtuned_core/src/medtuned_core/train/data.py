@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import CorpusFormatError, MedTunedError
 from ..jsonl import read_jsonl
-from ..prompt import format_record
+from ..prompt import ALPACA_FORMAT, PromptFormat, encode_prompts
 
 IGNORE_INDEX = -100  # label value the loss skips (PyTorch's cross-entropy default)
 REQUIRED_FIELDS = ("instruction", "input", "output")
@@ -51,24 +51,26 @@ class Example:
         return len(self.input_ids)
 
 
-def encode_rows(tokenizer, rows: Sequence[dict[str, Any]]) -> list[Example]:
-    """Prompt and response tokenised SEPARATELY, ids concatenated, EOS appended, prompt labels masked.
+def encode_rows(tokenizer, rows: Sequence[dict[str, Any]], fmt: PromptFormat = ALPACA_FORMAT) -> list[Example]:
+    """Prompt and response tokenised SEPARATELY, ids concatenated, the end of the answer appended, prompt labels masked.
 
     Tokenising ``prompt + response`` as one string would let BPE merge characters across the boundary (e.g. the
     header's newline with the first answer word), so the first response token would differ from what the model must
     produce after the bare prompt at inference time, and the prompt/response split would be off by a token. Separate
-    encoding gives exactly the ids evaluation feeds (``tokenizer(prompt)``) plus the ids the model must generate.
+    encoding gives exactly the ids evaluation feeds (``encode_prompts``: with the tokenizer's special tokens for
+    Alpaca, without for a chat template, whose text holds them) plus the ids the model must generate: the answer and
+    what ends it (EOS in Alpaca; the template's end-of-turn token(s) in chat, e.g. ``<|im_end|>``), all under the loss.
     """
-    if tokenizer.eos_token_id is None:
+    end = fmt.end_ids(tokenizer)
+    if not end:
         raise MedTunedError("the tokenizer has no EOS token; training needs one to end every response")
     examples: list[Example] = []
     for start in range(0, len(rows), ENCODE_CHUNK):
         chunk = rows[start : start + ENCODE_CHUNK]
-        pairs = [format_record(r) for r in chunk]
-        prompts = tokenizer([p for p, _ in pairs], add_special_tokens=True)["input_ids"]
-        responses = tokenizer([r for _, r in pairs], add_special_tokens=False)["input_ids"]
+        prompts = encode_prompts(fmt, tokenizer, [fmt.prompt(r["instruction"], r.get("input", "")) for r in chunk])["input_ids"]
+        responses = tokenizer([r["output"] for r in chunk], add_special_tokens=False)["input_ids"]
         for row, prompt_ids, response_ids in zip(chunk, prompts, responses, strict=True):
-            answer = [*response_ids, tokenizer.eos_token_id]
+            answer = [*response_ids, *end]
             examples.append(Example([*prompt_ids, *answer], [IGNORE_INDEX] * len(prompt_ids) + answer, str(row.get("task", ""))))
     return examples
 

@@ -1,6 +1,6 @@
-"""The run's deliverable: a consolidated Hugging Face model folder (safetensors, tokenizer, generation config), its
-model card (medtuned_core/cards.py: base model, licence, training data with licences and access, recipe, losses,
-package versions) and the build manifest."""
+"""The run's deliverable: a consolidated Hugging Face model folder (safetensors, tokenizer with its chat template,
+generation config, ``medtuned.json`` naming the prompt format), its model card (medtuned_core/cards.py: base model,
+licence, training data with licences and access, recipe, losses, package versions) and the build manifest."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import MedTunedError
 from ..io import read_json
 from ..jsonl import atomic_writer
+from ..prompt import ALPACA_FORMAT, PromptFormat, write_format_record
 from .outdir import remove_checkpoints
 
 VERSIONED_PACKAGES = ("medtuned-core", "torch", "transformers", "accelerate", "deepspeed", "peft", "tokenizers", "safetensors")
@@ -172,7 +173,9 @@ def _recast(folder: Path, dtype_name: str) -> None:
     model.save_pretrained(str(folder), safe_serialization=True)
 
 
-def export_run(trainer, config, model_path: str, out: Path, summary: dict[str, Any], length_report, tokenizer, console) -> Path:
+def export_run(
+    trainer, config, model_path: str, out: Path, summary: dict[str, Any], length_report, tokenizer, console, fmt: PromptFormat = ALPACA_FORMAT
+) -> Path:
     """Save the trained model as ``OUT/model`` (all ranks take part: ZeRO-3 gathers the shards), with metrics and card."""
     from . import distributed as dist_utils
     from .attention import restore_attention
@@ -203,8 +206,9 @@ def export_run(trainer, config, model_path: str, out: Path, summary: dict[str, A
             shutil.rmtree(adapter, ignore_errors=True)
         if config.export_dtype:
             _recast(tmp, config.export_dtype)
-        tokenizer.save_pretrained(str(tmp))
-        _write_generation_config(tmp, tokenizer)
+        tokenizer.save_pretrained(str(tmp))  # with its chat template, if it has one
+        write_format_record(tmp, fmt, base_model=str(config.model))  # `medtuned evaluate` reads the format back
+        _write_generation_config(tmp, tokenizer, fmt.stop_token_ids(tokenizer))
         _inference_config(tmp)
         (tmp / "training_args.bin").unlink(missing_ok=True)  # a pickle of the Trainer's arguments; run_config.json has them
         check_weights(tmp)
@@ -234,8 +238,9 @@ def _inference_config(folder: Path) -> None:
         fh.write("\n")
 
 
-def _write_generation_config(folder: Path, tokenizer) -> None:
-    """Generation stops at the EOS every training response ended with; padding uses the tokenizer's pad id."""
+def _write_generation_config(folder: Path, tokenizer, stop_ids: Sequence[int] = ()) -> None:
+    """Generation stops where every training response ended (EOS, or a chat template's end-of-turn token);
+    padding uses the tokenizer's pad id."""
     from transformers import GenerationConfig
 
     try:
@@ -244,8 +249,9 @@ def _write_generation_config(folder: Path, tokenizer) -> None:
         generation = GenerationConfig()
     eos = generation.eos_token_id
     eos_ids = [eos] if isinstance(eos, int) else list(eos or [])
-    if tokenizer.eos_token_id not in eos_ids:
-        eos_ids.insert(0, tokenizer.eos_token_id)
+    for stop in reversed([tokenizer.eos_token_id, *stop_ids]):
+        if stop is not None and stop not in eos_ids:
+            eos_ids.insert(0, stop)
     generation.eos_token_id = eos_ids[0] if len(eos_ids) == 1 else eos_ids
     generation.pad_token_id = tokenizer.pad_token_id
     generation.save_pretrained(str(folder))

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import MedTunedError
 from ..io import read_text
+from ..prompt import FORMATS
 from .tracking import parse_trackers
 
 DEEPSPEED_CHOICES = ("zero3", "zero2", "zero3-offload", "none")
@@ -32,6 +33,8 @@ class TrainConfig:
     data: str = ""  # a `medtuned build` output folder (train.jsonl, optional validation.jsonl, manifest.json)
     out: str = ""  # run folder: checkpoints/, model/ (the export), run_config.json, metrics.json, loss_curve.png
     recipe: str = "paper"
+    format: str = "alpaca"  # prompt format: alpaca (the study's) | chat (the tokenizer's chat template)
+    system_prompt: str | None = None  # chat: a system turn (None: the template's own default, if it has one)
     deepspeed: str = "zero3"  # zero3 | zero2 | zero3-offload | none | path to a DeepSpeed JSON config
     resume: bool = False
     # Optimisation (the study: lr 1e-5, 500 warm-up steps, linear decay, 3 epochs, per-device batch 4).
@@ -209,6 +212,10 @@ def validate(config: TrainConfig) -> None:
     problems = []
     if config.deepspeed not in DEEPSPEED_CHOICES and not config.deepspeed.endswith(".json"):
         problems.append(f"deepspeed must be one of {', '.join(DEEPSPEED_CHOICES)} or a .json file, got {config.deepspeed!r}")
+    if config.format not in FORMATS:
+        problems.append(f"format must be one of {', '.join(FORMATS)}, got {config.format!r}")
+    elif config.system_prompt is not None and config.format != "chat":
+        problems.append("system_prompt needs format=chat (the Alpaca format has no system turn)")
     if config.overlength not in OVERLENGTH_CHOICES:
         problems.append(f"overlength must be one of {', '.join(OVERLENGTH_CHOICES)}")
     if config.precision not in PRECISION_CHOICES:

@@ -24,6 +24,7 @@ from typing import Any
 from ..errors import MedTunedError
 from ..jsonl import atomic_writer, dumps
 from ..ownership import owns_output
+from ..prompt import PromptFormat, make_format
 from . import distributed as dist_utils
 from .attention import use_packed_attention
 from .data import ExampleDataset, LengthReport, TokenBudgetBatchSampler, apply_length_limit, encode_rows, make_collator, read_rows, supports_label_positions
@@ -426,9 +427,10 @@ def run_training(config: TrainConfig, *, dry_run: bool = False, overwrite: bool 
 
     model_path = resolve_model(config.model)
     tokenizer = load_tokenizer(model_path, for_training=True)
+    fmt = make_format(config.format, tokenizer, config.system_prompt)
     context = model_context(model_path)
-    examples, report = apply_length_limit(encode_rows(tokenizer, read_rows(data_dir / "train.jsonl")), context, config.max_seq_length, config.overlength)
-    eval_examples, eval_report = _validation(config, data_dir, tokenizer, report)
+    examples, report = apply_length_limit(encode_rows(tokenizer, read_rows(data_dir / "train.jsonl"), fmt), context, config.max_seq_length, config.overlength)
+    eval_examples, eval_report = _validation(config, data_dir, tokenizer, report, fmt)
     max_tokens = max(config.max_tokens_per_batch, report.max_seq_length)
     runtime = {
         "world_size": dist_utils.world_size(),
@@ -491,13 +493,15 @@ def run_training(config: TrainConfig, *, dry_run: bool = False, overwrite: bool 
         place_logs(trainer, out)
     finish_tracking = own_wandb_run(trackers)
     try:
-        return _train_and_export(trainer, config, model_path, out, resume_from, eval_examples, report, tokenizer, console)
+        return _train_and_export(trainer, config, model_path, out, resume_from, eval_examples, report, tokenizer, console, fmt)
     finally:
         if finish_tracking:
             finish_wandb()
 
 
-def _train_and_export(trainer, config: TrainConfig, model_path: str, out: Path, resume_from: Path | None, eval_examples, report, tokenizer, console) -> Path:
+def _train_and_export(
+    trainer, config: TrainConfig, model_path: str, out: Path, resume_from: Path | None, eval_examples, report, tokenizer, console, fmt: PromptFormat
+) -> Path:
     started = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     summary: dict[str, Any] = {
@@ -513,10 +517,10 @@ def _train_and_export(trainer, config: TrainConfig, model_path: str, out: Path, 
         summary["eval_loss"] = evaluated[-1]["eval_loss"]
     from .export import export_run
 
-    return export_run(trainer, config, model_path, out, summary, report, tokenizer, console)
+    return export_run(trainer, config, model_path, out, summary, report, tokenizer, console, fmt)
 
 
-def _validation(config: TrainConfig, data_dir: Path, tokenizer, train_report: LengthReport):
+def _validation(config: TrainConfig, data_dir: Path, tokenizer, train_report: LengthReport, fmt: PromptFormat):
     """Validation rows for the eval loss, at the training length (rows over it are dropped and counted)."""
     path = data_dir / "validation.jsonl"
     if config.eval_strategy == "no" or not path.is_file():
@@ -525,4 +529,4 @@ def _validation(config: TrainConfig, data_dir: Path, tokenizer, train_report: Le
     if config.max_eval_rows is not None:
         rows = rows[: config.max_eval_rows]
     action = "drop" if config.overlength == "error" else config.overlength
-    return apply_length_limit(encode_rows(tokenizer, rows), None, train_report.max_seq_length, action)
+    return apply_length_limit(encode_rows(tokenizer, rows, fmt), None, train_report.max_seq_length, action)
