@@ -230,13 +230,20 @@ def test_permutation_debiasing_cancels_an_additive_position_preference(tmp_path,
 # -- rotations -----------------------------------------------------------------------------------------
 
 
-def test_rotations_move_the_option_texts_and_keep_the_letters():
-    from medtuned_tasks_qa.render import render_medqa
+def test_rotations_move_the_option_texts_and_keep_the_letters(tmp_path):
+    """A MedQA row as the installed task renders it (through the labels kit) is rotated option by option."""
+    from medtuned_core.plugins import get_registry
+    from medtuned_core.render import render_split
 
-    example = {"question": "Which drug?", "options": {"A": "aspirin", "B": "insulin", "C": "heparin", "D": "saline"}, "answer_idx": "B"}
-    row = {**render_medqa(example), "id": "q7", "task": "medqa", "instruction": "Answer."}
+    registry = get_registry()
+    task = registry.get("medqa")
+    folder = tmp_path / task.data_folder
+    folder.mkdir()
+    example = {"question": "Which drug?", "options": {"A": "aspirin", "B": "insulin", "C": "heparin", "D": "saline"}, "answer_idx": "B", "answer": "insulin"}
+    (folder / "test.jsonl").write_text(json.dumps(example) + "\n")
+    (row,) = render_split(registry, task, tmp_path, "test")
     rows = permute.expand([row])
-    assert [r["id"] for r in rows] == ["q7", "q7~rot1", "q7~rot2", "q7~rot3"]
+    assert [r["id"] for r in rows] == [row["id"], f"{row['id']}~rot1", f"{row['id']}~rot2", f"{row['id']}~rot3"]
     assert rows[0]["input"] == row["input"] and rows[0]["rotation"] == 0
     second = rows[1]
     assert second["choices"] == ["A. insulin", "B. heparin", "C. saline", "D. aspirin"]

@@ -86,6 +86,8 @@ def hf_answers(model_dir, data_root, tmp_path_factory) -> dict[tuple[str, str], 
         "generate",
         "--format",
         "alpaca",
+        "--dtype",
+        "float32",  # as the server runs the float32 folder (auto would pick bf16 on a bf16-capable CPU)
     )
     assert result.exit_code == 0, result.output
     return predictions(out)
@@ -121,7 +123,7 @@ def test_chat_completions_answer_as_the_hf_backend_in_the_chat_format(server, mo
     """--format chat: the hf backend renders the chat template itself; the server gets the messages and applies the
     same template (/v1/chat/completions). Greedy answers are the same."""
     common = ("--model", model_dir, "--tasks", "gad", "--data-dir", data_root, "--limit", 4, "--format", "chat")
-    local = cli(*common, "--out", tmp_path / "hf", "--batch-size", 1)
+    local = cli(*common, "--out", tmp_path / "hf", "--batch-size", 1, "--dtype", "float32")
     assert local.exit_code == 0, local.output
     remote = cli(*common, "--out", tmp_path / "api", "--backend", "openai", "--base-url", server.base_url)
     assert remote.exit_code == 0, remote.output

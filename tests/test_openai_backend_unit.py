@@ -177,8 +177,26 @@ def test_the_api_key_is_never_written(tmp_path, monkeypatch):
             backend_options={"api_key_env": "MEDTUNED_TEST_KEY"},
         )
     assert secret not in str(error.value) and "AuthenticationError 401" in str(error.value)
+    assert not out.exists()  # a run that answered nothing leaves nothing behind (not even run.json)
+
+    def answer(request):
+        assert request.headers["authorization"] == f"Bearer {secret}"
+        body = json.loads(request.content)
+        if request.url.path.endswith("/chat/completions"):
+            message = {"role": "assistant", "content": "yes"}
+            choice = {"index": 0, "message": message, "finish_reason": "stop"}
+            return httpx.Response(200, json={"id": "c", "object": "chat.completion", "created": 0, "model": "tiny", "choices": [choice]})
+        prompts = body["prompt"] if isinstance(body["prompt"], list) else [body["prompt"]]
+        choices = [{"index": i, "text": "yes", "finish_reason": "stop", "logprobs": None} for i in range(len(prompts))]
+        return httpx.Response(200, json={"id": "c", "object": "text_completion", "created": 0, "model": "tiny", "choices": choices})
+
+    backend = OpenAIBackend(client(answer, secret), "tiny", secret=secret)
+    evaluate(backend, ["toy-echo"], data, "test", out, "generate", registry=helpers.registry(), progress=False, backend="openai",
+             backend_options={"api_key_env": "MEDTUNED_TEST_KEY"})  # fmt: skip
     assert "api_key_env" in (out / "run.json").read_text()
-    assert not any(secret in p.read_text(errors="replace") for p in out.iterdir() if p.is_file())
+    written = [p for p in out.iterdir() if p.is_file()]
+    assert {"run.json", "predictions.jsonl", "metrics.json"} <= {p.name for p in written}
+    assert not any(secret in p.read_text(errors="replace") for p in written)
 
 
 def test_api_choice_follows_the_prompt_format_and_refuses_what_cannot_work():

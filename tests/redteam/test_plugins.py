@@ -370,7 +370,7 @@ def test_the_plugins_table_keeps_distribution_names_whole_at_80_columns(intruder
         for name in ("medtuned-tasks-ner", "medtuned-tasks-cls", long_name):
             assert name in result.stdout, f"{command}: {name} cut at 80 columns"
         assert "…" not in result.stdout
-        assert max(len(line) for line in result.stdout.splitlines()) <= 80, command
+        assert max(len(line) for line in result.stdout.splitlines()) <= 80, result.stdout
 
 
 class ExplodingParser:

@@ -120,9 +120,18 @@ def wide_table(title: str, columns: tuple[str, ...], keep_whole: tuple[str, ...]
 def print_table(table) -> None:
     from rich.console import Console
 
+    from rich.measure import Measurement
+
     console = Console()
-    # Kept-whole columns need their full width: let the table be as wide as they are, not cut at the terminal.
-    needed = table.__rich_measure__(console, console.options.update(width=10_000)).minimum
+    # Kept-whole columns need their full width: let the table be as wide as they are (plus a few characters for
+    # each folding column), not cut at the terminal; the folding columns share what the terminal has left.
+    options = console.options.update(width=10_000)
+
+    def width(column, widest: bool) -> int:
+        sizes = [Measurement.get(console, options, cell) for cell in [column.header, *column._cells]]
+        return max(m.maximum for m in sizes) if widest else min(8, max(m.minimum for m in sizes))
+
+    needed = sum(width(c, c.no_wrap) for c in table.columns) + len(table.columns) - 1
     Console(width=max(console.width, needed)).print(table)
 
 
@@ -165,7 +174,7 @@ def list_tasks(family: str | None, as_json: bool) -> None:
     if as_json:
         return echo_json([t.to_json() for t in tasks])
     table = wide_table(
-        "MedTuned tasks", ("name", "family", "metric", "splits", "access", "package"), keep_whole=("name", "metric", "splits", "access", "package")
+        "MedTuned tasks", ("name", "family", "metric", "splits", "access", "package"), keep_whole=("name", "metric", "splits", "access")
     )
     for t in tasks:
         table.add_row(t.name, t.family, t.metric, "\n".join(t.splits), t.access, f"{t.package}\n{t.version}")
@@ -222,7 +231,7 @@ def plugins(as_json: bool, show_all: bool) -> None:
     if as_json:
         return echo_json(rows)
     columns = ("distribution", "version", "hooks", "tasks", "backends", "status")
-    table = wide_table("MedTuned plugins", columns, keep_whole=("distribution", "version", "hooks"))
+    table = wide_table("MedTuned plugins", columns, keep_whole=("distribution", "version"))
     for p in rows:
         parts = ["ok" if p["status"] == "ok" else f"error: {p['error']}"]
         parts += [f"conflict: {task} with {', '.join(others)}" for task, others in (p.get("conflicts") or {}).items()]

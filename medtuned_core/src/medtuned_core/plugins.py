@@ -242,6 +242,11 @@ class Registry:
         self._resolve()
         return status
 
+    def distribution_of(self, plugin: object) -> str | None:
+        """The distribution that brought ``plugin`` (a registered plugin object), or None for the core's own."""
+        status = self._status_of.get(id(plugin))
+        return status.distribution if status else None
+
     def _declared_tasks(self, plugin: object) -> list[TaskInfo]:
         impls = [i for i in self.pm.hook.medtuned_register_tasks.get_hookimpls() if i.plugin is plugin]
         return [info for impl in impls for info in (impl.function() or [])]

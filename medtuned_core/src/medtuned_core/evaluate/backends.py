@@ -90,9 +90,9 @@ def collect(registry: Any) -> Backends:
     A plugin whose hook raises, or that registers a bad or taken name, is reported in ``problems`` and the
     rest still load (the same isolation as for tasks)."""
     out = Backends()
-    distributions = {p.name: p.distribution for p in getattr(registry, "plugins", [])}
     for impl in registry.pm.hook.medtuned_register_backends.get_hookimpls():
-        provider = distributions.get(impl.plugin_name, CORE_DISTRIBUTION if impl.plugin_name.startswith("medtuned_core.") else impl.plugin_name)
+        distribution = registry.distribution_of(impl.plugin) if hasattr(registry, "distribution_of") else None
+        provider = distribution or (CORE_DISTRIBUTION if impl.plugin_name.startswith("medtuned_core.") else impl.plugin_name)
 
         def register(name: str, load: Callable[..., Any], *, provider: str = provider, **meta: Any) -> None:
             if not isinstance(name, str) or not _NAME.match(name):

@@ -81,10 +81,15 @@ class Shard:
             self.owns_group = False
 
 
+def launched_rank() -> int:
+    """This process's rank as the launcher (torchrun, accelerate launch) set it; 0 when not launched."""
+    return int(os.environ.get("RANK", "0"))
+
+
 def current_shard() -> Shard:
     """From the launcher's environment (``RANK``, ``WORLD_SIZE``); a process group is created when needed."""
     size = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
+    rank = launched_rank()
     if size <= 1:
         return Shard()
     import torch.distributed as dist

@@ -207,7 +207,8 @@ def prediction_row(registry: Registry, request: Request, text: str, decode: dict
     return out
 
 
-@owns_output("out", on_error=results.discard_unstarted)
+# Rank 0 of a data-parallel run holds the folder for all ranks (the others only write their part files in it).
+@owns_output(lambda out, **_: out if data_parallel.launched_rank() == 0 else None, on_error=results.discard_unstarted)
 def evaluate(
     model: Any,
     tasks: Sequence[str] | str | None = None,
