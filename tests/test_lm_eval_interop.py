@@ -28,16 +28,23 @@ LIMIT, MAX_NEW_TOKENS = 8, 12
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    from medtuned_core.testing_models import build_tiny_model, sample_data_root
+    from medtuned_core.testing_models import sample_data_root
 
     tmp = tmp_path_factory.mktemp("lmeval")
-    root = sample_data_root(tmp / "data", [*CHOICE_TASKS, GENERATION_TASK])
-    model = build_tiny_model(tmp / "model", weight_std=0.2, seed=2)
-    # lm-eval's hf model bounds generation by max_length, which a generation_config max_new_tokens would override.
-    config = json.loads((model / "generation_config.json").read_text())
-    config.pop("max_new_tokens", None)
-    (model / "generation_config.json").write_text(json.dumps(config))
-    return tmp, root, model
+    return tmp, sample_data_root(tmp / "data", [*CHOICE_TASKS, GENERATION_TASK])
+
+
+def tiny_model(folder: Path, chat: bool = False) -> Path:
+    """A tiny random Llama whose answers vary (weights drawn wide enough that GAD gets both labels)."""
+    from medtuned_core.testing_models import build_tiny_model
+
+    if not folder.is_dir():
+        build_tiny_model(folder, weight_std=0.2, seed=2, chat=chat)
+        # lm-eval's hf model bounds generation by max_length, which a generation_config max_new_tokens would override.
+        config = json.loads((folder / "generation_config.json").read_text())
+        config.pop("max_new_tokens", None)
+        (folder / "generation_config.json").write_text(json.dumps(config))
+    return folder
 
 
 def _lm_eval(model: Path, folder: Path, tasks: list[str]) -> dict:
@@ -55,12 +62,15 @@ def _predictions(folder: Path) -> dict[tuple[str, str], dict]:
     return {(r["task"], r["id"]): r for r in rows}
 
 
-def test_round_trip_lm_eval_equals_medtuned_evaluate(setup):
+@pytest.mark.parametrize("fmt", ["alpaca", "chat"])
+def test_round_trip_lm_eval_equals_medtuned_evaluate(setup, fmt):
     from medtuned_core.evaluate.runner import evaluate
 
-    tmp, root, model = setup
+    tmp, root = setup
+    tmp = tmp / fmt
+    model = tiny_model(tmp / "model", chat=fmt == "chat")
     folder = tmp / "tasks"
-    exported = export_lm_eval([*CHOICE_TASKS, GENERATION_TASK], folder, root, limit=LIMIT, model=str(model), max_new_tokens=MAX_NEW_TOKENS)
+    exported = export_lm_eval([*CHOICE_TASKS, GENERATION_TASK], folder, root, limit=LIMIT, model=str(model), prompt_format=fmt, max_new_tokens=MAX_NEW_TOKENS)
     kinds = {e.task: e.output_type for e in exported}
     assert kinds == {"gad": "multiple_choice", "medqa": "multiple_choice", GENERATION_TASK: "generate_until"}
     assert {e.task: e.max_gen_toks for e in exported}[GENERATION_TASK] == MAX_NEW_TOKENS  # every NER row's own budget is larger
@@ -68,7 +78,7 @@ def test_round_trip_lm_eval_equals_medtuned_evaluate(setup):
     out = _lm_eval(model, folder, [e.name for e in exported])
     results, samples = out["results"], out["samples"]
 
-    common = {"n_boot": 0, "progress": False, "prompt_format": "alpaca", "batch_size": 1, "dtype": "float32"}
+    common = {"n_boot": 0, "progress": False, "prompt_format": fmt, "batch_size": 1, "dtype": "float32"}
     scored = evaluate(str(model), list(CHOICE_TASKS), root, "test", tmp / "eval-score", "score", LIMIT, choice_scoring="loglik", **common)
     generated = evaluate(str(model), GENERATION_TASK, root, "test", tmp / "eval-generate", "generate", LIMIT, max_new_tokens=MAX_NEW_TOKENS, **common)
     ours = _predictions(tmp / "eval-score") | _predictions(tmp / "eval-generate")
@@ -85,10 +95,12 @@ def test_round_trip_lm_eval_equals_medtuned_evaluate(setup):
             choices = doc["doc"]["choices"]
             assert choices[lls.index(max(lls))] == row["prediction"]
             # lm-eval moves the prompt's trailing "\n" into every continuation: the same extra term for each choice.
+            # (Its acc_norm divides that term too, by each choice's length: not quite MedTuned's loglik-norm.)
             text = {c: row["decode"]["choice_logprobs"][c] - row["decode"]["end_logprobs"][c] for c in choices}
             offsets = [ll - text[c] for ll, c in zip(lls, choices, strict=True)]
             assert max(offsets) - min(offsets) < 1e-3 and max(offsets) < 0
     assert len({ours[("medqa", d["doc"]["id"])]["prediction"][0] for d in samples["medtuned_medqa"]}) > 1  # not one letter everywhere
+    assert len({ours[("gad", d["doc"]["id"])]["prediction"] for d in samples["medtuned_gad"]}) == 2 and scored["tasks"]["gad"]["score"] > 0
 
     docs = samples[f"medtuned_{GENERATION_TASK.replace('-', '_')}"]
     assert [d["resps"][0][0] for d in docs] == [ours[(GENERATION_TASK, d["doc"]["id"])]["prediction"] for d in docs]
@@ -107,7 +119,7 @@ def test_hooks_score_like_medtuned_score_and_acc_like_lm_eval(setup):
     import yaml
     from lm_eval.api.task import ConfigurableTask
 
-    tmp, root, _ = setup
+    tmp, root = setup
     folder = tmp / "hooks"
     export_lm_eval(["gad", GENERATION_TASK], folder, root, limit=6)
     docs = _docs(folder, "medtuned_ncbi_disease")
@@ -134,12 +146,12 @@ def _run(*args: str):
 def test_cli_writes_yaml_lm_eval_loads(setup, tmp_path):
     from lm_eval.tasks import TaskManager
 
-    _, root, _ = setup
+    _, root = setup
     out = tmp_path / "tasks"
     result = _run("export", "lm-eval", "--tasks", "gad,hoc", "--data-dir", root, "--out", out, "--limit", "3")
     assert result.exit_code == 1 and result.output.count("\n") == 1 and "hoc" in result.output  # HoC's data is not in this root
     assert not out.exists()  # everything is read before anything is written
-    result = _run("export", "lm-eval", "--tasks", "gad", "--data-dir", root, "--out", out, "--limit", "3")
+    result = _run("export", "lm-eval", "--tasks", "gad", "--data-dir", root, "--out", out, "--limit", "3", "--format", "alpaca")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == ["medtuned_gad.jsonl", "medtuned_gad.yaml", UTILS]
     task = TaskManager(include_path=str(out), include_defaults=False).load(["medtuned"])["tasks"]
@@ -180,9 +192,7 @@ def test_missing_lm_eval_says_how_to_install(setup, tmp_path, monkeypatch):
 
 
 def test_chat_format_prompts_and_stops_in_the_template(setup, tmp_path):
-    from medtuned_core.testing_models import build_tiny_model
-
-    model = build_tiny_model(tmp_path / "chat-model", chat=True)
+    model = tiny_model(tmp_path / "chat-model", chat=True)
     exported = export_lm_eval(["gad", GENERATION_TASK], tmp_path / "t", setup[1], limit=2, model=str(model), prompt_format="chat")
     docs = _docs(tmp_path / "t", "medtuned_gad")
     assert docs[0]["prompt"].startswith("<s><|system|>") and docs[0]["prompt"].endswith("<|assistant|>\n")
