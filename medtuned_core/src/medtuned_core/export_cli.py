@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .cli import data_dir_option, option_option, parse_options, templates_option
+from .evaluate.cli import format_option, system_prompt_option
 
 
 @click.group()
@@ -19,16 +20,9 @@ def export() -> None:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="The folder to pass to lm_eval --include_path.")
 @data_dir_option
 @click.option("--split", default="test", show_default=True)
-@click.option(
-    "--format",
-    "prompt_format",
-    type=click.Choice(["auto", "alpaca", "chat"]),
-    default="auto",
-    show_default=True,
-    help="Prompt format of the exported prompts. auto: what `medtuned evaluate` picks for --model, alpaca without one.",
-)
+@format_option
 @click.option("--model", help="The model the tasks will be run with (folder, hub id or alias): its tokenizer renders --format chat and sizes budgets.")
-@click.option("--system-prompt", help="chat: the system turn (default: the template's own).")
+@system_prompt_option
 @click.option(
     "--mode",
     type=click.Choice(["score", "generate"]),
@@ -62,7 +56,9 @@ def lm_eval(
     templates: Path | None,
     options: tuple[str, ...],
 ) -> None:
-    """Write tasks lm-evaluation-harness runs with `lm_eval --include_path OUT --tasks medtuned_<task>` (docs/evaluation.md)."""
+    """Write tasks lm-evaluation-harness runs with `lm_eval --include_path OUT --tasks medtuned_<task>` (docs/evaluation.md).
+
+    The prompts are rendered in the format `medtuned evaluate` would use for --model (alpaca without --model)."""
     from .cli import registry
     from .lm_eval_export import TAG, export_lm_eval
 
