@@ -8,7 +8,7 @@ PYTHON=${PYTHON:-python3}
 PIP=(.venv/bin/python -m pip --disable-pip-version-check -q)
 "${PIP[@]}" install --upgrade pip >/dev/null
 # torch is pinned to the CPU wheel (constraints.txt); any other torch pulls a multi-GB CUDA build.
-packages=(-e "./medtuned_core[build,train,eval,smollm2,tracking,openai,serving,test]")
+packages=(-e "./medtuned_core[build,train,eval,smollm2,tracking,openai,serving,lm-eval,test]")
 for dir in medtuned_tasks_*/ examples/*/; do
   [[ -f "$dir/pyproject.toml" ]] && packages+=(-e "./${dir%/}")
 done

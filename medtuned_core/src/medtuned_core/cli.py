@@ -25,6 +25,7 @@ LAZY_COMMANDS = {
     "demo": "medtuned_core.demo:demo",
     "new-task": "medtuned_core.scaffold:new_task",
     "card": "medtuned_core.cards_cli:card",
+    "export": "medtuned_core.export_cli:export",
 }
 
 

@@ -350,7 +350,7 @@ def evaluate(
                 if not pending:
                     continue
                 engine = get_backend()
-                requests = make_requests(engine, pending, mode, max_new_tokens, fmt=bind_format(fmt, engine))
+                requests = make_requests(engine, pending, mode, max_new_tokens, floor=task.max_new_tokens, fmt=bind_format(fmt, engine))
                 started, done = time.perf_counter(), 0
                 for group in answers(engine, requests, batch_size, task.name, shard, choice_scoring):
                     stored = []
