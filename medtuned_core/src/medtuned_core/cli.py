@@ -120,7 +120,6 @@ def wide_table(title: str, columns: tuple[str, ...], keep_whole: tuple[str, ...]
 
 def print_table(table) -> None:
     from rich.console import Console
-
     from rich.measure import Measurement
 
     console = Console()
@@ -130,7 +129,7 @@ def print_table(table) -> None:
 
     def width(column, widest: bool) -> int:
         sizes = [Measurement.get(console, options, cell) for cell in [column.header, *column._cells]]
-        return max(m.maximum for m in sizes) if widest else min(8, max(m.minimum for m in sizes))
+        return max(m.maximum for m in sizes) if widest else min(12, max(m.minimum for m in sizes))
 
     needed = sum(width(c, c.no_wrap) for c in table.columns) + len(table.columns) - 1
     Console(width=max(console.width, needed)).print(table)
@@ -174,9 +173,7 @@ def list_tasks(family: str | None, as_json: bool) -> None:
     tasks = reg.select(family=family)
     if as_json:
         return echo_json([t.to_json() for t in tasks])
-    table = wide_table(
-        "MedTuned tasks", ("name", "family", "metric", "splits", "access", "package"), keep_whole=("name", "metric", "splits", "access")
-    )
+    table = wide_table("MedTuned tasks", ("name", "family", "metric", "splits", "access", "package"), keep_whole=("name", "metric", "splits", "access"))
     for t in tasks:
         table.add_row(t.name, t.family, t.metric, "\n".join(t.splits), t.access, f"{t.package}\n{t.version}")
     for name, error in sorted(reg.conflicts.items()):
@@ -221,7 +218,6 @@ def describe(task: str, data_dir: Path | None, as_json: bool) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include the core's own plugins (the built-in model backends).")
 def plugins(as_json: bool, show_all: bool) -> None:
     """List plugins: distribution, version, hooks, tasks, backends, status; then the model backends."""
-    from rich.markup import escape
     from rich.text import Text
 
     from .evaluate.backends import plugin_rows
@@ -233,15 +229,20 @@ def plugins(as_json: bool, show_all: bool) -> None:
         return echo_json(rows)
     columns = ("distribution", "version", "hooks", "tasks", "backends", "status")
     table = wide_table("MedTuned plugins", columns, keep_whole=("distribution", "version"))
+    details = []  # whole lines under the table: an error message folded into a narrow column is unreadable
     for p in rows:
-        parts = ["ok" if p["status"] == "ok" else f"error: {p['error']}"]
+        parts = [f"error: {p['error']}"] if p["status"] != "ok" else []
         parts += [f"conflict: {task} with {', '.join(others)}" for task, others in (p.get("conflicts") or {}).items()]
         parts += [f"{task}: {ENV_PROVIDERS} chose {chosen}" for task, chosen in (p.get("set_aside") or {}).items()]
-        status = escape("\n".join(parts))
+        details += [f"{p['distribution']}: {part}" for part in parts]
+        status = "ok" if p["status"] == "ok" else "error"
+        status += "".join(f"\n{word}" for word, key in (("conflict", "conflicts"), ("set aside", "set_aside")) if p.get(key))
         hooks = "\n".join(h.removeprefix("medtuned_") for h in p["hooks"])
         healthy = p["status"] == "ok" and not p.get("conflicts")
         table.add_row(p["distribution"], p["version"], hooks, ", ".join(p["tasks"]), ", ".join(p["backends"]), status if healthy else f"[red]{status}[/]")
     print_table(table)
+    for line in details:
+        click.echo(line)
     from rich.console import Console
 
     Console().print(Text("Model backends (medtuned evaluate --backend NAME):\n" + backends.summary()))

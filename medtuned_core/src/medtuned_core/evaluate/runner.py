@@ -281,6 +281,10 @@ def evaluate(
     custom = load_templates(templates_path, known=registry, used_by=[t.name for t in selected]) if templates_path else (dict(templates) if templates else None)
     reference_data = results.load_reference(reference)
     out = Path(out)
+    # The corpora first: a missing or broken data file is the error a user sees, before any model is looked at.
+    rendered = {
+        t.name: sample_rows(list(render_split(registry, t, data_dir, split, seed, custom, dict(options or {}))), limit, seed, t.name, split) for t in selected
+    }
     model_name = _model_name(model)
     fmt = format_for_model(model, prompt_format, system_prompt)
     identity = {
@@ -309,11 +313,8 @@ def evaluate(
         "backend_options": dict(backend_options or {}),  # recorded, not compared: a server may move; never an API key
     }
     shard = data_parallel.current_shard()
-    # Refuse another run's folder before the corpora are read; run.json is written (start_run) only once they were.
+    # Refuse another run's folder before any model loads; run.json is written (start_run) only after this check.
     shard.on_main(lambda: results.check_run(out, identity, overwrite=overwrite))
-    rendered = {
-        t.name: sample_rows(list(render_split(registry, t, data_dir, split, seed, custom, dict(options or {}))), limit, seed, t.name, split) for t in selected
-    }
     if permutation:
         rendered = {name: permute.expand(rows) for name, rows in rendered.items()}
     corpus_order = [(name, str(r["id"])) for name, rows in rendered.items() for r in rows]
