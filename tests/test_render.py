@@ -10,7 +10,7 @@ from plugin_helpers import TOY_SAMPLES, toy_module
 from medtuned_core import CorpusFormatError
 from medtuned_core.jsonl import atomic_writer, read_jsonl, write_jsonl
 from medtuned_core.plugins import make_registry
-from medtuned_core.prompt import format_prompt, format_record, strip_prompt_echo
+from medtuned_core.prompt import format_prompt, format_record
 from medtuned_core.render import choose_template, load_templates, render_split, sample_rows
 
 
@@ -19,12 +19,6 @@ def test_one_prompt_format_for_training_and_evaluation():
     assert prompt == "### Instruction:\nTag the diseases.\n\n### Input:\nFever and cough\n\n### Output:\n"
     assert format_record({"instruction": "Tag the diseases.", "input": "Fever and cough", "output": "x"}) == (prompt, "x")
     assert format_prompt("Say hi.") == "### Instruction:\nSay hi.\n\n### Output:\n"
-
-
-def test_strip_prompt_echo_keeps_the_answer():
-    echoed = format_prompt("Tag.", "a b") + "a : O\nb : B"
-    assert strip_prompt_echo(echoed) == "a : O\nb : B"
-    assert strip_prompt_echo("no echo") == "no echo"
 
 
 def test_template_choice_is_seeded_and_keyed_on_the_example():

@@ -112,11 +112,6 @@ def test_medqa_overlapping_option_texts_prefer_the_longer():
     assert parse_option("This is autoimmune hepatitis.", options).value == "B"
 
 
-def test_echoed_prompt_is_ignored():
-    echoed = "### Instruction:\nPick.\n\n### Input:\n" + INPUT + "\n\n### Output:\nC. Doxycycline"
-    assert parse_option(echoed, OPTIONS).value == "C"
-
-
 @pytest.mark.parametrize(
     "text, decision",
     [

@@ -54,12 +54,6 @@ def format_record(record: Mapping[str, str]) -> tuple[str, str]:
     return format_prompt(record["instruction"], record.get("input", "")), record["output"]
 
 
-def strip_prompt_echo(text: str) -> str:
-    """Drop an echoed Alpaca prompt: keep what follows the last response header, if any."""
-    marker = RESPONSE_HEADER.rstrip("\n")
-    return text.rsplit(marker, 1)[1].lstrip("\n") if marker in text else text
-
-
 def user_content(instruction: str, input: str = "") -> str:
     """The user turn of a row: the instruction, a blank line, the input."""
     return instruction.strip("\n") + ("\n\n" + input if input else "")

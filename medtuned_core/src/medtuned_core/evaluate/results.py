@@ -297,8 +297,3 @@ def write_reports(out: Path, metrics: Mapping[str, Any], families: Mapping[str, 
     with atomic_writer(out / RESULTS) as fh:
         fh.write(results_markdown(metrics, families, reference))
     write_chart(out / CHART, metrics, reference)
-
-
-def ordered_rows(store: PredictionStore, keys: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
-    """The stored rows for ``keys`` in that order (corpus order), skipping keys not computed."""
-    return [store.rows[k] for k in keys if k in store.rows]

@@ -4,8 +4,8 @@ The one ``unparsed`` convention of every kit parser: an answer that cannot be re
 ``Parsed(None, ok=False, diagnostics={"reason": ...})`` (:func:`unparsed`); it is never mapped to a class.
 Scorers count it wrong (see :mod:`.score`) and the core counts it in ``unparsed``.
 
-Answers are first cleaned (:func:`clean_answer`): an echoed prompt is dropped (text after the last
-``### Output:``), and ``*``/`` ` ``/``_`` emphasis and ``\\boxed{}`` are removed. Then:
+Answers are first cleaned (:func:`clean_answer`): ``*``/`` ` ``/``_`` emphasis and ``\\boxed{}`` are removed
+(no prompt echo is stripped: backends return only the new text). Then:
 
 * :func:`parse_label` — the first label mentioned (RE, NLI: models answer first and explain after);
 * :func:`parse_answer` — an answer *statement* ("The answer is: maybe", "Final decision: YES"), the last
@@ -22,7 +22,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ...prompt import strip_prompt_echo
 from ...types import Parsed
 from .find import find_labels, fold
 
@@ -55,10 +54,10 @@ def never_raises(fn: Callable[..., Parsed]) -> Callable[..., Parsed]:
 
 
 def clean_answer(text: object) -> str:
-    """The answer part of a model's text, without an echoed prompt or emphasis markup ("" for a non-string)."""
+    """A model's answer without emphasis markup ("" for a non-string)."""
     if not isinstance(text, str):
         return ""
-    return _MARKUP.sub(lambda m: m.group(1) or "", strip_prompt_echo(text)).strip()
+    return _MARKUP.sub(lambda m: m.group(1) or "", text).strip()
 
 
 def _found(found: Sequence[str]) -> Parsed:
