@@ -23,6 +23,9 @@ Sections (``--sections``, comma-separated):
            GAD and MedQA with ``--eval-model`` (default smollm2-135m) and ``--finetuned`` if given. Prints
            examples/s of generate and score mode (model calls only), the ratio, and each mode's score.
 
+``agreement`` only the bf16-vs-fp32 answer check (``--agreement-limit`` NCBI sentences, ``--data-dir``), on
+           ``--finetuned`` or ``--eval-model``; ``eval`` runs it too when ``--agreement-limit`` is set.
+
 Timings on a shared machine move with the load of other jobs: every timed line prints the load average, and
 every comparison is a ratio of paths measured in the same run, interleaved where it can be.
 """
@@ -465,6 +468,8 @@ def main() -> int:
         run_training(args, peaks)
     if "eval" in sections:
         run_eval(args)
+    elif "agreement" in sections and args.data_dir is not None:  # the bf16-vs-fp32 check alone
+        dtype_agreement(args, str(args.finetuned or args.eval_model), Path(args.out))
     print(f"\noutputs in {args.out}")
     return 0
 

@@ -131,7 +131,9 @@ def print_table(table) -> None:
         sizes = [Measurement.get(console, options, cell) for cell in [column.header, *column._cells]]
         return max(m.maximum for m in sizes) if widest else min(12, max(m.minimum for m in sizes))
 
-    needed = sum(width(c, c.no_wrap) for c in table.columns) + len(table.columns) - 1
+    # Borders, padding and separators: the table's natural width less its columns' natural widths.
+    frame = table.__rich_measure__(console, options).maximum - sum(width(c, True) for c in table.columns)
+    needed = sum(width(c, c.no_wrap) for c in table.columns) + frame
     Console(width=max(console.width, needed)).print(table)
 
 

@@ -122,8 +122,10 @@ def run_demo(
     formats = f"zero-shot in the {before['run']['format']} format, fine-tuned in the {after['run']['format']} format"
     title = f"{base_model}: before vs after a short CPU fine-tune ({_steps(work / 'run')} steps; {formats})"
     write_comparison(report, extras, work, title, reference)
+    from ..cli import print_table
+
     for table in console_tables(report, title=f"Before / after fine-tuning ({formats})"):
-        console.print(table)
+        print_table(table)  # as wide as its kept-whole columns need: a log file must not show "ncbi-dise…"
     console.print(f"Wrote {work / 'results.md'} and {work / 'before_after.png'} in {time.perf_counter() - clock:.0f} s.")
     return {"report": report, "other_figures": extras, "before": before, "after": after, "out": str(work)}
 

@@ -332,7 +332,7 @@ def compare(runs: tuple[Path, ...], out: Path, n_boot: int, ci_level: float, ref
         return echo_json(report)
     console = Console()
     for table in console_tables(report):
-        console.print(table)
+        core_cli.print_table(table)
     for note in report["notes"]:
         console.print(f"[yellow]note[/]: {note}", highlight=False)
     click.echo(f"wrote {out}/compare.md, compare.json, compare.png", err=True)

@@ -325,7 +325,7 @@ def console_tables(report: dict[str, Any], title: str = "Leaderboard") -> list[A
     runs = [r["label"] for r in report["runs"]]
     board = Table(title=f"{title} ({100 * report['ci_level']:g}% intervals, percent)")
     for col in ("task", "metric", *runs):
-        board.add_column(col, no_wrap=col in runs)
+        board.add_column(col, no_wrap=col != "metric")
     for task, entry in report["tasks"].items():
         board.add_row(task, entry["metric"], *(f"{100 * r['score']:.2f} {interval_cell(r)}" if (r := entry["runs"].get(run)) else "—" for run in runs))
     tables = [board]
