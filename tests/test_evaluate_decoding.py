@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import re
 
 import evaluate_helpers as helpers
 import pytest
 import torch
 
+from medtuned_core.evaluate.engine import split_by_cost
 from medtuned_core.evaluate.generate import budget, cut_at_stop, generate_batch
 from medtuned_core.evaluate.prefix import PrefixCache
 from medtuned_core.evaluate.ranking import choice_ids, rank_batch
@@ -48,15 +50,22 @@ def reference_logprob(model, tok, prompt: str, choice: str) -> float:
 def test_ranking_scores_are_the_sequence_log_likelihoods():
     model, tok = helpers.model(seed=1, dtype=torch.float64), helpers.tokenizer()
     choices = [["yes", "no"], ["yes", "no", "maybe not"], ["fever", "renal failure", "none"]]
-    for prefixes in (None, PrefixCache()):
-        for max_rows in (None, 2):
-            out = rank_batch(model, tok, PROMPTS, choices, prefixes=prefixes, max_rows=max_rows)
-            for prompt, options, result in zip(PROMPTS, choices, out, strict=True):
-                expected = {c: reference_logprob(model, tok, prompt, c) for c in options}
-                assert result.scores.keys() == expected.keys()
-                for c in options:
-                    assert abs(result.scores[c] - expected[c]) < 1e-6
-                assert result.choice == max(expected, key=expected.get)
+    # call_tokens=1: prompts of different lengths are fed in separate calls and their caches joined (CPU path).
+    for prefixes, max_rows, call_tokens in itertools.product((None, PrefixCache()), (None, 2), (None, 1)):
+        out = rank_batch(model, tok, PROMPTS, choices, prefixes=prefixes, max_rows=max_rows, call_tokens=call_tokens)
+        for prompt, options, result in zip(PROMPTS, choices, out, strict=True):
+            expected = {c: reference_logprob(model, tok, prompt, c) for c in options}
+            assert result.scores.keys() == expected.keys()
+            for c in options:
+                assert abs(result.scores[c] - expected[c]) < 1e-6
+            assert result.choice == max(expected, key=expected.get)
+
+
+def test_split_by_cost_pads_only_when_a_call_costs_more():
+    assert split_by_cost([10, 11, 12, 400], call_tokens=64) == [3, 4]  # the long row alone: padding 3 rows to 400 costs more than a call
+    assert split_by_cost([10, 11, 12, 13], call_tokens=64) == [4]
+    assert split_by_cost([10, 11, 12, 13], call_tokens=64, max_rows=3) == [2, 4]  # 2x11 + 2x13 pads less than 3x12 + 13
+    assert split_by_cost([], call_tokens=64) == []
 
 
 def test_choice_ids_end_with_eos():

@@ -24,6 +24,10 @@ from .ranking import RankOutcome, rank_batch
 from .request import GENERATE, RANK, TAG, Request
 
 CPU_CHUNK_TOKENS = 32
+# On a CPU a forward call of SmolLM2-135M costs about its tokens plus the cost of ~40-60 more (per-layer
+# overhead), so score mode feeds a batch's prompts in calls of similar lengths rather than padding them all
+# to the longest (ranking.py); on an accelerator padding is nearly free, so one call.
+CPU_CALL_TOKENS = 64  # 32-256 measured alike on MedQA (benchmarks/bench_perf.py)
 # What a backend may declare: free generation (every backend), choosing among complete answers by
 # log-likelihood, and constrained tagging (labels chosen at each token of a known answer form).
 CAPABILITIES = frozenset({GENERATE, RANK, TAG})
@@ -81,6 +85,7 @@ class HFBackend:
         if chunk_tokens == "auto":
             chunk_tokens = CPU_CHUNK_TOKENS if next(model.parameters()).device.type == "cpu" else None
         self.chunk_tokens = chunk_tokens
+        self.call_tokens = CPU_CALL_TOKENS if next(model.parameters()).device.type == "cpu" else None
         self.learn_words = learn_words
         self.adaptive = adaptive  # per-row guess depth (constrained.next_depth); False: fixed-depth verify, for comparison
         self.line_memo: dict = {}  # each word's line ids under every label, shared by the rows (plan_tagging)
@@ -120,7 +125,15 @@ class HFBackend:
         prompts = [r.prompt for r in requests]
         choices = [r.choices or [] for r in requests]
         return rank_batch(
-            self.model, self.tokenizer, prompts, choices, prefixes=self.prefixes, pad_id=self.pad_id, max_rows=max(len(prompts), 1) * 2, fmt=_format(requests)
+            self.model,
+            self.tokenizer,
+            prompts,
+            choices,
+            prefixes=self.prefixes,
+            pad_id=self.pad_id,
+            max_rows=max(len(prompts), 1) * 2,
+            fmt=_format(requests),
+            call_tokens=self.call_tokens,
         )
 
     def tag(self, requests: Sequence[Request], key: str = "") -> list[TagOutcome]:

@@ -117,10 +117,11 @@ def _layer_kv(cache: Any, index: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 @torch.inference_mode()
 def stack_prefixes(model: torch.nn.Module, parts: Sequence[CachedBatch | None]) -> CachedBatch:
-    """A batch whose row ``r`` starts with the single-row state ``parts[r]`` (or nothing when None).
+    """A batch made of the rows of ``parts`` in order (None: one row that holds nothing yet).
 
-    Prefixes of different lengths are right-padded with masked slots, so rows of different templates can
-    share a batch; the cache is filled through ``Cache.update`` like a forward pass would."""
+    Parts of different cache widths are right-padded with masked slots, so rows of different templates can
+    share a batch — and batches prefilled apart (ranking.py) can be joined; the cache is filled through
+    ``Cache.update`` like a forward pass would."""
     real = [p for p in parts if p is not None]
     if not real:
         return CachedBatch.empty(model, len(parts))
@@ -139,14 +140,35 @@ def stack_prefixes(model: torch.nn.Module, parts: Sequence[CachedBatch | None]) 
             keys.append(torch.nn.functional.pad(k, (0, 0, 0, pad)) if pad else k)
             values.append(torch.nn.functional.pad(v, (0, 0, 0, pad)) if pad else v)
         cache.update(torch.cat(keys), torch.cat(values), layer)
-    mask = torch.zeros(len(parts), width, dtype=torch.long)
-    next_pos = torch.zeros(len(parts), dtype=torch.long)
-    for row, part in enumerate(parts):
-        if part is not None:
-            n = int(part.mask.shape[1])
-            mask[row, :n] = part.mask[0]
-            next_pos[row] = part.next_pos[0]
-    return CachedBatch(cache, mask, next_pos)
+    masks, positions = [], []
+    for part in parts:
+        if part is None:
+            masks.append(torch.zeros(1, width, dtype=torch.long))
+            positions.append(torch.zeros(1, dtype=torch.long))
+        else:
+            masks.append(torch.nn.functional.pad(part.mask, (0, width - int(part.mask.shape[1]))))
+            positions.append(part.next_pos)
+    return CachedBatch(cache, torch.cat(masks), torch.cat(positions))
+
+
+def split_by_cost(lengths: Sequence[int], call_tokens: int, max_rows: int | None = None) -> list[int]:
+    """Where to cut rows sorted by ``lengths`` (ascending) into forward calls: a call costs what its padded
+    tokens cost (rows x its longest row) plus a fixed ``call_tokens`` of overhead, so a long row joins
+    short ones only while the padding it adds costs less than a call of its own. Returns the end index of
+    each call (at most ``max_rows`` rows each); an exact minimum (dynamic programming over the cut points)."""
+    n = len(lengths)
+    best = [0.0] + [float("inf")] * n
+    cut = [0] * (n + 1)
+    for end in range(1, n + 1):
+        for start in range(max(0, end - (max_rows or n)), end):
+            cost = best[start] + call_tokens + (end - start) * lengths[end - 1]
+            if cost < best[end]:
+                best[end], cut[end] = cost, start
+    ends, end = [], n
+    while end > 0:
+        ends.append(end)
+        end = cut[end]
+    return ends[::-1]
 
 
 @torch.inference_mode()
