@@ -82,10 +82,9 @@ class HFBackend:
         # On a CPU a forward call costs what its padded tokens cost, so verify passes are cut into chunks of
         # 32 tokens (fastest in benchmarks/bench_eval_modes.py); an accelerator runs a longer chunk in about
         # the same time as a short one, so there a pass verifies the whole remaining answer.
-        if chunk_tokens == "auto":
-            chunk_tokens = CPU_CHUNK_TOKENS if next(model.parameters()).device.type == "cpu" else None
-        self.chunk_tokens = chunk_tokens
-        self.call_tokens = CPU_CALL_TOKENS if next(model.parameters()).device.type == "cpu" else None
+        on_cpu = next(model.parameters()).device.type == "cpu"
+        self.chunk_tokens = (CPU_CHUNK_TOKENS if on_cpu else None) if chunk_tokens == "auto" else chunk_tokens
+        self.call_tokens = CPU_CALL_TOKENS if on_cpu else None
         self.learn_words = learn_words
         self.adaptive = adaptive  # per-row guess depth (constrained.next_depth); False: fixed-depth verify, for comparison
         self.line_memo: dict = {}  # each word's line ids under every label, shared by the rows (plan_tagging)

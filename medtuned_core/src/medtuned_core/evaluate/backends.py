@@ -91,8 +91,7 @@ def collect(registry: Any) -> Backends:
     rest still load (the same isolation as for tasks)."""
     out = Backends()
     for impl in registry.pm.hook.medtuned_register_backends.get_hookimpls():
-        distribution = registry.distribution_of(impl.plugin) if hasattr(registry, "distribution_of") else None
-        provider = distribution or (CORE_DISTRIBUTION if impl.plugin_name.startswith("medtuned_core.") else impl.plugin_name)
+        provider = registry.distribution_of(impl.plugin) or (CORE_DISTRIBUTION if impl.plugin_name.startswith("medtuned_core.") else impl.plugin_name)
 
         def register(name: str, load: Callable[..., Any], *, provider: str = provider, **meta: Any) -> None:
             if not isinstance(name, str) or not _NAME.match(name):
