@@ -48,6 +48,12 @@ def test_record_numbers_and_lines(tmp_path):
     assert [(r.number, r.line) for r in iter_json_array(path)] == [(1, 2), (2, 4), (3, 6)]
 
 
+def test_object_members_carry_the_line_of_their_key(tmp_path):
+    path = tmp_path / "o.json"
+    path.write_text('{\n  "p1": {"a": 1},\n\n  "p2": {"a": 2,\n   "b": 3},\n  "p3": 4\n}\n')
+    assert [(r.number, r.line, r.key) for r in iter_json_object(path)] == [(1, 2, "p1"), (2, 4, "p2"), (3, 6, "p3")]
+
+
 def test_numbers_split_across_chunks_are_read_whole(tmp_path, monkeypatch):
     path = tmp_path / "a.json"
     path.write_text("[12345678, 2.5e10, true]")

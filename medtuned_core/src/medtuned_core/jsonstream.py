@@ -160,9 +160,10 @@ def iter_json_object(path: str | Path) -> Iterator[Record]:
         else:
             while True:
                 number += 1
+                first = sc.peek()  # skips the whitespace first, so that the line is the key's, not the comma's
                 line = sc.line_at(sc.pos)
-                if sc.peek() != '"':
-                    raise sc.error(number, "expected a quoted key" if sc.peek() else "the file ends before this record: it looks truncated")
+                if first != '"':
+                    raise sc.error(number, "expected a quoted key" if first else "the file ends before this record: it looks truncated")
                 key = sc.value(number, f"the key of record {number}")
                 if sc.peek() != ":":
                     raise sc.error(number, f"expected ':' after the key {key!r}" if sc.peek() else "the file ends after a key: it looks truncated")
