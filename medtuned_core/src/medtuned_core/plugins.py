@@ -391,13 +391,7 @@ class Registry:
     def score_units(self, task: TaskInfo, golds: Sequence[Parsed], preds: Sequence[Parsed], rows: Sequence[dict[str, Any]]) -> UnitScores | None:
         """Per-unit statistics of the primary metric, or None when no plugin offers them (optional hook). A hook
         that raises is that task's HookError, like the other hooks (scoring.py checks what it returns)."""
-        hook = "medtuned_score_units"
-        try:
-            return self._caller(hook, task)(task=task, golds=golds, preds=preds, rows=rows)
-        except MedTunedError:
-            raise
-        except Exception as exc:
-            raise HookError(task.name, hook, self._culprit(exc, hook, task), f"raised {_short(exc)}") from exc
+        return self._call("medtuned_score_units", task, optional=True, task=task, golds=golds, preds=preds, rows=rows)
 
     # -- dispatch ---------------------------------------------------------------------------------
     def _caller(self, hook: str, task: TaskInfo) -> Any:
@@ -411,14 +405,16 @@ class Registry:
             self._callers[key] = self.pm.subset_hook_caller(hook, remove_plugins=others) if others else getattr(self.pm.hook, hook)
         return self._callers[key]
 
-    def _call(self, hook: str, info: TaskInfo, **kwargs: Any) -> Any:
+    def _call(self, hook: str, info: TaskInfo, optional: bool = False, **kwargs: Any) -> Any:
+        """Call ``hook`` for ``info``'s task: a plugin's exception becomes its HookError; no answer is a
+        PluginError unless the hook is ``optional`` (then None)."""
         try:
             out = self._caller(hook, info)(**kwargs)
         except MedTunedError:
             raise  # the plugin's own one-line error (a corpus format error, missing data...)
         except Exception as exc:
             raise HookError(info.name, hook, self._culprit(exc, hook, info), f"raised {_short(exc)}") from exc
-        if out is None:
+        if out is None and not optional:
             raise PluginError(f"no plugin answered {hook} for task {info.name!r} (provider: {info.package})")
         return out
 

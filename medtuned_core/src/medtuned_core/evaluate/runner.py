@@ -392,7 +392,8 @@ def _prepare_out(out: Path, identity: Mapping[str, Any], overwrite: bool, corpus
         for part in out.glob(data_parallel.PART.format(rank="*")):
             part.unlink()
     results.start_run(out, identity, overwrite=overwrite)
-    data_parallel.merge_parts(out, results.PredictionStore(out / results.PREDICTIONS).open(), corpus_order)
+    if any(out.glob(data_parallel.PART.format(rank="*"))):  # only then is predictions.jsonl read here (evaluate reads it next)
+        data_parallel.merge_parts(out, results.PredictionStore(out / results.PREDICTIONS).open(), corpus_order)
 
 
 def _backend_facts(engine: Backend) -> dict[str, Any]:
