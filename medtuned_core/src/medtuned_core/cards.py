@@ -97,7 +97,8 @@ def _data_licence(records: Sequence[Mapping[str, Any]]) -> str:
     return ids.pop() if len(ids) == 1 else "other"
 
 
-def _credentialed(records: Sequence[Mapping[str, Any]]) -> list[str]:
+def credentialed_tasks(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The tasks among ``records`` (``{"task", "access", ...}``) whose corpora are credentialed."""
     return [r["task"] for r in records if r.get("access") == "credentialed"]
 
 
@@ -178,7 +179,7 @@ def _dataset_body(
         "Research use only: not a medical device, not for clinical decisions.",
         "",
     ]
-    credentialed = _credentialed(records)
+    credentialed = credentialed_tasks(records)
     if credentialed:
         lines += [
             f"**Contains rows from credentialed corpora ({', '.join(credentialed)}).** Their data-use agreements forbid "
@@ -358,7 +359,7 @@ def _model_body(hub: Mapping[str, Any], block: Mapping[str, Any]) -> list[str]:
         "",
     ]
     lines += _table(["task", "rows", "licence", "access"], [[r["task"], f"{r['rows'].get('train', 0):,}", r["license"], r["access"]] for r in records])
-    credentialed = _credentialed(records)
+    credentialed = credentialed_tasks(records)
     if credentialed:
         lines += ["", f"Trained on credentialed corpora ({', '.join(credentialed)}): check their data-use agreements before sharing this model."]
     length = block.get("sequence_length") or {}

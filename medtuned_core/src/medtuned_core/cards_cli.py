@@ -54,7 +54,7 @@ def card(
     results = sum(len(ev["tasks"]) for ev in block["evaluations"])
     click.echo(f"wrote {path} ({results} evaluation result(s))", err=True)
     if repo_id:
-        credentialed = [r["task"] for r in block["training_data"].get("tasks", []) if r.get("access") == "credentialed"]
+        credentialed = cards.credentialed_tasks(block["training_data"].get("tasks", []))
         if credentialed:
             click.echo(f"note: trained on credentialed corpora ({', '.join(credentialed)}); check their data-use agreements", err=True)
         click.echo(f"pushed {folder} to {cards.push_folder(folder, repo_id, repo_type='model', private=private)}", err=True)
@@ -69,7 +69,7 @@ def _build(out: Path, repo_id: str | None, private: bool) -> None:
     block = DatasetCard.load(dataset / cards.CARD).data.to_dict().get(cards.CARD_KEY) or {}
     click.echo(f"{dataset / cards.CARD}: dataset card of {block.get('spec', '?')} ({len(block.get('tasks', []))} tasks)", err=True)
     if repo_id:
-        credentialed = [r["task"] for r in block.get("tasks", []) if r.get("access") == "credentialed"]
+        credentialed = cards.credentialed_tasks(block.get("tasks", []))
         if credentialed:
             raise MedTunedError(
                 f"{out} holds rows of credentialed corpora ({', '.join(credentialed)}), whose data-use agreements forbid redistribution: not pushed"

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import MedTunedError
+from .io import read_json
 
 ALPACA, CHAT, AUTO = "alpaca", "chat", "auto"
 FORMATS = (ALPACA, CHAT)
@@ -260,10 +261,7 @@ def recorded_format(folder: str | Path | None) -> dict[str, Any] | None:
         return None
     path = Path(folder) / FORMAT_RECORD
     if path.is_file():
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise MedTunedError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+        record = read_json(path)
         if not isinstance(record, dict) or record.get("format") not in FORMATS:
             raise MedTunedError(f'{path}: expected {{"format": one of {", ".join(FORMATS)}, ...}}')
         return record

@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import stats
 from ..errors import MedTunedError
+from ..io import read_json
 from ..jsonl import atomic_writer
 from ..plugins import Registry, get_registry
 from ..render import sample_rows
@@ -96,10 +97,7 @@ def load_run(path: Path, label: str, registry: Registry, n_boot: int, seed: int,
 
 
 def _json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise MedTunedError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+    data = read_json(path)
     if not isinstance(data, dict):
         raise MedTunedError(f"{path}: expected a JSON object")
     return data

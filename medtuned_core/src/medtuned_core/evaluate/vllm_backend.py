@@ -86,9 +86,9 @@ def engine_options(options: dict[str, Any], world_size: int | None = None) -> di
 
 def data_parallel_layout(llm: Any, kwargs: dict[str, Any]) -> tuple[int, int, bool]:
     """``(share, shares, writes)`` of this process: its data-parallel group, and whether it is the group's first."""
-    import os
+    from .data_parallel import launched_rank
 
-    rank = int(os.environ.get("RANK", "0"))
+    rank = launched_rank()
     per_group = kwargs.get("tensor_parallel_size", 1) * kwargs.get("pipeline_parallel_size", 1)
     config = getattr(getattr(getattr(llm, "llm_engine", None), "vllm_config", None), "parallel_config", None)
     share = int(getattr(config, "data_parallel_rank", rank // per_group))
