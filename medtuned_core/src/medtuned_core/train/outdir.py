@@ -42,6 +42,13 @@ def remove_checkpoints(folder: Path) -> None:
         pass  # absent, or holding files that are not ours
 
 
+def changed_settings(out: Path, config: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """``{setting: (recorded, now)}`` for every setting (but ``resume``) that differs from the run recorded in ``out``."""
+    recorded = read_json(out / RUN_CONFIG)
+    old = recorded.get("config", {}) if isinstance(recorded, dict) else {}
+    return {k: (old.get(k), v) for k, v in config.items() if k != "resume" and old.get(k) != v}
+
+
 def claim_run_folder(out: Path, config: dict[str, Any], *, resume: bool, overwrite: bool) -> None:
     """Check that this run may write into ``out`` (rules in the module doc); ``overwrite`` clears an earlier run.
 
@@ -79,9 +86,7 @@ def claim_run_folder(out: Path, config: dict[str, Any], *, resume: bool, overwri
         return
     if resume:
         return
-    recorded = read_json(previous)
-    old = recorded.get("config", {}) if isinstance(recorded, dict) else {}
-    changed = {k: (old.get(k), v) for k, v in config.items() if k != "resume" and old.get(k) != v}
+    changed = changed_settings(out, config)
     if changed:
         detail = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in list(changed.items())[:6])
         more = f" and {len(changed) - 6} more" if len(changed) > 6 else ""

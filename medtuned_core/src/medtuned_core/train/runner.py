@@ -28,7 +28,7 @@ from ..prompt import PromptFormat, make_format
 from . import distributed as dist_utils
 from .attention import use_packed_attention
 from .data import ExampleDataset, LengthReport, TokenBudgetBatchSampler, apply_length_limit, encode_rows, make_collator, read_rows, supports_label_positions
-from .outdir import claim_run_folder
+from .outdir import RUN_CONFIG, changed_settings, claim_run_folder
 from .recipe import TrainConfig, make_config, require_paths, validate
 from .schedule import BUDGET_SCHEDULES, BudgetSchedule
 from .tracking import finish_wandb, own_wandb_run, parse_trackers, place_logs, require_packages
@@ -444,10 +444,9 @@ def run_training(config: TrainConfig, *, dry_run: bool = False, overwrite: bool 
     console.print(report.summary())
     if main:
         out.mkdir(parents=True, exist_ok=True)
-        previous = out / "run_config.json"
+        previous = out / RUN_CONFIG
         if config.resume and previous.is_file():
-            old = json.loads(previous.read_text(encoding="utf-8")).get("config", {})
-            changed = {k: (old.get(k), v) for k, v in config.to_json().items() if k != "resume" and old.get(k) != v}
+            changed = changed_settings(out, config.to_json())
             if changed:
                 console.print(f"[yellow]resuming with changed settings[/]: {changed}")
         write_json(previous, {"config": config.to_json(), "runtime": runtime})
