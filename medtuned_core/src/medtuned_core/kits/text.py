@@ -173,10 +173,18 @@ _ZERO = {"rouge1": 0.0, "rouge2": 0.0, "rougeL": 0.0}
 
 def rouge_f1(reference: str, prediction: str) -> dict[str, float]:
     """ROUGE-1/2/L F1 of one answer. Two texts with no scorable words (e.g. both empty) count as identical."""
+    return dict(zip(_ZERO, _rouge_fmeasures(reference, prediction), strict=True))
+
+
+# The score hook and the units hook (the bootstrap interval) both need every row's ROUGE, the slow part of
+# scoring a text task: each pair is computed once. Bounded, so a huge split only loses the reuse.
+@lru_cache(maxsize=16_384)
+def _rouge_fmeasures(reference: str, prediction: str) -> tuple[float, ...]:
     scorer, tokenizer = _rouge()
     if not tokenizer.tokenize(reference) and not tokenizer.tokenize(prediction):
-        return {"rouge1": 1.0, "rouge2": 1.0, "rougeL": 1.0}
-    return {name: s.fmeasure for name, s in scorer.score(reference, prediction).items()}
+        return (1.0,) * len(_ZERO)
+    scores = scorer.score(reference, prediction)
+    return tuple(scores[name].fmeasure for name in _ZERO)
 
 
 def exact_match(reference: str, prediction: str) -> bool:
