@@ -13,8 +13,11 @@ Sections (``--sections``, comma-separated):
            ``today`` = the demo's settings before this benchmark (``precision=bf16`` as autocast over fp32
            weights, every position projected onto the vocabulary), ``bf16`` = bf16 weights with fp32 master
            weights and the vocabulary projection only where a label follows, ``bf16-8rows`` = the same with
-           8 rows / 4096 tokens per batch, ``fp32``. Prints tokens/s, TFLOP/s (6 x parameters per token, the
-           usual convention), its share of each peak, and each path's ratio to ``today``.
+           8 rows / 4096 tokens per batch, ``fp32``, and ``bf16-freezeN`` (``--freeze``) = ``bf16`` with the
+           embeddings and the first N decoder layers frozen (``freeze_layers``). Prints tokens/s, TFLOP/s (6 x
+           parameters per token, the usual convention; a frozen path counts only the work it does: 2 x all
+           parameters forward, 2 x those the backward passes through, 2 x the trained ones), its share of each
+           peak, and each path's ratio to ``today``.
            ``--loss-steps K`` also trains fp32, autocast, bf16+master and plain bf16 AdamW for K steps on the
            same batches and prints their losses in windows of 10 steps (the loss-curve check).
 ``eval``   invented tasks of each shape (benchmarks/synthetic_tasks.py: untyped tagging, typed tagging with
@@ -97,7 +100,7 @@ def training_rows(data_dir: Path | None, n: int) -> list[dict[str, Any]]:
 class TrainPath:
     """One way of training: its own model copy, optimizer and collator."""
 
-    def __init__(self, name: str, base, tokenizer, *, weights: str, autocast: bool, master: bool, label_positions: bool, lr: float = 1e-4):
+    def __init__(self, name: str, base, tokenizer, *, weights: str, autocast: bool, master: bool, label_positions: bool, lr: float = 1e-4, freeze: int = 0):
         import copy
 
         import torch
@@ -109,7 +112,18 @@ class TrainPath:
         self.name, self.autocast = name, autocast
         self.model = copy.deepcopy(base).to(torch.bfloat16 if weights == "bf16" else torch.float32).train()
         use_packed_attention(self.model)
+        total = sum(p.numel() for p in self.model.parameters())
+        above = total  # parameters the backward pass goes through (input gradients)
+        if freeze:
+            from medtuned_core.train.runner import freeze_bottom
+
+            above = total - freeze_bottom(self.model, freeze)
+            head = self.model.get_output_embeddings().weight
+            above += 0 if head.requires_grad else head.numel()  # a frozen (tied) output layer still passes gradients down
         params = [p for p in self.model.parameters() if p.requires_grad]
+        # forward 2 x all parameters; backward 2 x those it passes through (input gradients) + 2 x trained ones
+        # (weight gradients): 6 x parameters when nothing is frozen. The tied output layer is always passed through.
+        self.flops_per_token = 2 * total + 2 * above + 2 * sum(p.numel() for p in params)
         self.optimizer = (MasterWeightAdamW if master else torch.optim.AdamW)(params, lr=lr, fused=True)
         self.collate = make_collator(tokenizer, packing=True, label_positions=label_positions)
         self.tokens, self.wall, self.cpu, self.steps, self.best = 0, 0.0, 0.0, 0, 0.0
@@ -159,7 +173,10 @@ def run_training(args, peaks: dict[str, float]) -> None:
         "bf16-8rows": TrainPath("bf16-8rows", base, tokenizer, weights="bf16", autocast=False, master=True, label_positions=True),
         "fp32": TrainPath("fp32", base, tokenizer, weights="fp32", autocast=False, master=False, label_positions=False),
     }
-    paths = {k: v for k, v in paths.items() if k in args.train_paths.split(",")} if args.train_steps else {}
+    for n in args.freeze:  # bf16 with the embeddings and the first n decoder layers frozen (train.freeze_layers)
+        paths[f"bf16-freeze{n}"] = TrainPath(f"bf16-freeze{n}", base, tokenizer, weights="bf16", autocast=False, master=True, label_positions=True, freeze=n)
+    chosen = args.train_paths.split(",") + [f"bf16-freeze{n}" for n in args.freeze]
+    paths = {k: v for k, v in paths.items() if k in chosen} if args.train_steps else {}
     print(
         f"\n== training: {args.model} ({params / 1e6:.0f}M parameters, {flops_per_token / 1e9:.2f} GFLOP per token), {len(examples)} rows of "
         f"{'the demo mix' if args.data_dir else 'toy data'}, {args.threads} threads; {args.train_steps} timed steps per path after 1 warm-up, interleaved =="
@@ -170,12 +187,12 @@ def run_training(args, peaks: dict[str, float]) -> None:
             path.step([feats[j] for j in batches[i % len(batches)]], timed=i > 0)
     today = paths.get("today")
     if paths:
-        print_training(paths, today, peaks, flops_per_token, args.threads)
+        print_training(paths, today, peaks, args.threads)
     if args.loss_steps:
         loss_check(args, base, tokenizer, feats, examples)
 
 
-def print_training(paths: dict[str, TrainPath], today: TrainPath | None, peaks: dict[str, float], flops_per_token: float, threads: int) -> None:
+def print_training(paths: dict[str, TrainPath], today: TrainPath | None, peaks: dict[str, float], threads: int) -> None:
     print("wall clock (tokens/s, best step, TFLOP/s and its share of the wall-clock peaks) | CPU time x threads (the same against the CPU-time peaks)")
     print(
         f"{'path':12s} {'tokens/s':>9s} {'best':>7s} {'TFLOP/s':>8s} {'bf16 pk':>8s} {'fp32 pk':>8s} {'vs today':>8s} | "
@@ -184,7 +201,7 @@ def print_training(paths: dict[str, TrainPath], today: TrainPath | None, peaks: 
     for name, path in paths.items():
         rate = path.tokens / path.wall
         cpu_rate = path.tokens / (path.cpu / threads)  # tokens per second of the cores this process used
-        tflops, cpu_tflops = rate * flops_per_token / 1e12, cpu_rate * flops_per_token / 1e12
+        tflops, cpu_tflops = rate * path.flops_per_token / 1e12, cpu_rate * path.flops_per_token / 1e12
         ratio = f"{rate / (today.tokens / today.wall):.2f}x" if today else "-"
         cpu_ratio = f"{cpu_rate / (today.tokens / (today.cpu / threads)):.2f}x" if today else "-"
         print(
@@ -423,6 +440,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--train-steps", type=int, default=6, help="timed steps per training path")
     ap.add_argument("--train-paths", default="today,bf16,bf16-8rows,fp32")
+    ap.add_argument(
+        "--freeze", type=lambda v: [int(x) for x in v.split(",") if x], default=[15, 22], help="bf16 paths with the first N layers frozen (empty: none)"
+    )
     ap.add_argument("--loss-steps", type=int, default=0, help="also run the loss-curve check for this many steps (the issue's check: 100)")
     ap.add_argument("--loss-paths", default="autocast,bf16+master,bf16-plain", help="paths of the loss check beside fp32")
     ap.add_argument("--loss-tokens", type=int, default=512, help="token budget of a loss-check batch")

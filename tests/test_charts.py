@@ -20,7 +20,6 @@ import matplotlib
 matplotlib.use("svg")  # the user's own choice, which MedTuned must keep
 
 from medtuned_core.build.report import Composition, save_chart
-from medtuned_core.demo.compare import _chart as demo_chart
 from medtuned_core.evaluate.compare import write_chart as compare_chart
 from medtuned_core.evaluate.reference import References
 from medtuned_core.evaluate.results import write_chart
@@ -32,7 +31,7 @@ metrics = {"run": {"model": "m", "split": "test", "mode": "score"}, "tasks": {"t
 write_chart(out / "results.png", metrics, References())
 runs = {"before": {"score": 0.1, "ci_low": 0.05, "ci_high": 0.2}, "after": {"score": 0.6, "ci_low": 0.5, "ci_high": 0.7}}
 report = {"ci_level": 0.95, "runs": [{"label": "before"}, {"label": "after"}], "tasks": {"t": {"metric": "f1", "runs": runs}}}
-demo_chart(report, out / "before_after.png", "demo")
+compare_chart(out / "before_after.png", report, "demo", names={"before": "before (zero-shot)"})
 compare_chart(out / "compare.png", report)
 composition = Composition({"t": "ner"})
 composition.add("train", {"task": "t", "instruction": "i", "input": "a b c", "output": "o"})

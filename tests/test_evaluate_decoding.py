@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from medtuned_core.evaluate.engine import split_by_cost
-from medtuned_core.evaluate.generate import budget, cut_at_stop, generate_batch
+from medtuned_core.evaluate.generate import budget, generate_batch
 from medtuned_core.evaluate.prefix import PrefixCache
 from medtuned_core.evaluate.ranking import choice_ids, rank_batch
-from medtuned_core.prompt import format_prompt
+from medtuned_core.prompt import ALPACA_FORMAT, format_prompt
 
 PROMPTS = [
     format_prompt("Does the note mention a drug or finding? Answer yes or no.", "mild fever after the scan"),
@@ -33,8 +33,8 @@ def test_batched_left_padded_generation_equals_one_prompt_at_a_time():
 
 
 def test_stop_string_and_budget():
-    assert cut_at_stop("B\nI\n### Instruction:\nmore") == "B\nI"
-    assert cut_at_stop("plain answer") == "plain answer"
+    assert ALPACA_FORMAT.clean("B\nI\n### Instruction:\nmore") == "B\nI"
+    assert ALPACA_FORMAT.clean("plain answer") == "plain answer"
     assert budget(100) == 133 and budget(0) == 8 and budget(10_000, cap=512) == 512
 
 

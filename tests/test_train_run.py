@@ -14,6 +14,7 @@ from click.testing import CliRunner  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
 from medtuned_core.cli import cli  # noqa: E402
+from medtuned_core.errors import MedTunedError  # noqa: E402
 from medtuned_core.testing_models import build_tiny_model, write_build_output  # noqa: E402
 from medtuned_core.train import train  # noqa: E402
 from medtuned_core.train.plots import loss_points  # noqa: E402
@@ -79,6 +80,18 @@ def test_padded_batches_and_lora_merged_on_export(tiny_model_dir: Path, data_dir
     changed = [k for k in base if not torch.equal(trained[k], base[k])]
     assert changed and all(k.endswith("proj.weight") for k in changed)  # only the adapted projections moved
     generate_from(export)
+
+
+def test_frozen_bottom_keeps_embeddings_and_first_layers(tiny_model_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    export = train({**FAST, "model": str(tiny_model_dir), "data": str(data_dir), "out": str(tmp_path / "frozen"), "max_steps": 3, "freeze_layers": 1})
+    trained, base = load_file(export / "model.safetensors"), load_file(tiny_model_dir / "model.safetensors")
+    changed = {k for k in base if not torch.equal(trained[k], base[k])}
+    assert not {k for k in changed if "embed_tokens" in k or ".layers.0." in k}
+    assert any(".layers.1." in k for k in changed)
+    with pytest.raises(MedTunedError, match="would freeze all 2 decoder layers"):
+        train({**FAST, "model": str(tiny_model_dir), "data": str(data_dir), "out": str(tmp_path / "all"), "max_steps": 1, "freeze_layers": 2})
+    with pytest.raises(MedTunedError, match="choose one"):
+        train({**FAST, "model": str(tiny_model_dir), "data": str(data_dir), "out": str(tmp_path / "both"), "freeze_layers": 1, "lora": True})
 
 
 def test_cli_dry_run_and_refusals(tiny_model_dir: Path, data_dir: Path, tmp_path: Path) -> None:

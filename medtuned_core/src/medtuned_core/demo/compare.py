@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..evaluate.compare import compare_runs, markdown
+from ..evaluate.compare import compare_runs, markdown, write_chart
 from ..evaluate.reference import References
-from ..evaluate.results import error_bars, write_json
+from ..evaluate.results import write_json
 from ..jsonl import atomic_writer
 from ..plugins import Registry
 
@@ -51,25 +51,4 @@ def write_comparison(report: dict[str, Any], extras: list[dict[str, Any]], folde
     with atomic_writer(folder / "results.md") as fh:
         fh.write(text)
     write_json(folder / "comparison.json", {**report, "other_figures": extras})
-    _chart(report, folder / "before_after.png", title)
-
-
-def _chart(report: dict[str, Any], path: Path, title: str) -> None:
-    from ..charts import new_figure, save_png
-
-    tasks = list(report["tasks"])
-    labels = [f"{t}\n{report['tasks'][t]['metric']}" for t in tasks]
-    xs = range(len(tasks))
-    before, before_err = error_bars([report["tasks"][t]["runs"].get(LABELS[0]) for t in tasks], scale=1.0)
-    after, after_err = error_bars([report["tasks"][t]["runs"].get(LABELS[1]) for t in tasks], scale=1.0)
-    fig = new_figure(figsize=(max(5, 1.6 * len(tasks)), 4))
-    ax = fig.subplots()
-    ax.bar([x - 0.2 for x in xs], before, yerr=before_err, capsize=3, width=0.4, label="before (zero-shot)")
-    ax.bar([x + 0.2 for x in xs], after, yerr=after_err, capsize=3, width=0.4, label="after fine-tuning")
-    ax.set_xticks(list(xs), labels, fontsize=8)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel(f"score, {100 * report['ci_level']:g}% interval")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    save_png(fig, path, dpi=120)
+    write_chart(folder / "before_after.png", report, title, names=dict(zip(LABELS, ("before (zero-shot)", "after fine-tuning"), strict=True)))

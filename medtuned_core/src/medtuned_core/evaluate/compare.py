@@ -12,7 +12,7 @@ accuracy tasks also get McNemar's test. Runs on different examples are refused w
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -282,8 +282,8 @@ def markdown(report: dict[str, Any], reference: References, title: str | None = 
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_chart(path: Path, report: dict[str, Any], title: str = "") -> None:
-    """Bars per task and run, with each score's interval as an error bar."""
+def write_chart(path: Path, report: dict[str, Any], title: str = "", names: Mapping[str, str] | None = None) -> None:
+    """Bars per task and run, with each score's interval as an error bar; ``names`` relabels runs in the legend."""
     from ..charts import new_figure, save_png
 
     tasks = list(report["tasks"])
@@ -294,7 +294,7 @@ def write_chart(path: Path, report: dict[str, Any], title: str = "") -> None:
     for k, run in enumerate(runs):
         scores, errors = error_bars([report["tasks"][t]["runs"].get(run) for t in tasks])
         xs = [i + (k - (len(runs) - 1) / 2) * width for i in range(len(tasks))]
-        ax.bar(xs, scores, width=width, label=run, yerr=errors, capsize=3)
+        ax.bar(xs, scores, width=width, label=(names or {}).get(run, run), yerr=errors, capsize=3)
     ax.set_xticks(range(len(tasks)))
     ax.set_xticklabels([f"{t}\n{report['tasks'][t]['metric']}" for t in tasks], fontsize=8)
     ax.set_ylabel(f"score (%), {100 * report['ci_level']:g}% interval")

@@ -45,7 +45,7 @@ from typing import Any
 import torch
 
 from ..prompt import ALPACA_FORMAT, PromptFormat, encode_prompts
-from .engine import CachedBatch, extend, output_weights
+from .engine import CachedBatch, extend, output_weights, restricted_logits
 from .prefix import PrefixCache
 
 DEFAULT_LINE = "{token} : {label}"
@@ -566,11 +566,7 @@ def _choose(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
     rows = torch.as_tensor([r for r, _ in where])
     offsets = torch.as_tensor([o for _, o in where])
     states = hidden[rows.to(hidden.device), offsets.to(hidden.device)]
-    index = torch.as_tensor(union, device=weight.device)
-    logits = states.to(weight.dtype) @ weight.index_select(0, index).T
-    if bias is not None:
-        logits = logits + bias.index_select(0, index)
-    logits = logits.float().cpu()
+    logits = restricted_logits(states, weight, bias, union).cpu()
     out: list[list[int]] = []
     n = 0
     for row_checks in checks:

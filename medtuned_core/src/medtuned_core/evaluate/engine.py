@@ -209,11 +209,14 @@ def output_weights(model: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor |
 
 
 def restricted_logits(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, token_ids: Sequence[int]) -> torch.Tensor:
-    """Logits of only ``token_ids`` for one hidden state: choosing among a few allowed tokens needs no full
-    vocabulary projection (the argmax is the same; a monotone soft-cap some models apply does not change it)."""
+    """fp32 logits of only ``token_ids`` for hidden states ``[..., H]``: choosing among a few allowed tokens needs no
+    full vocabulary projection (the argmax is the same; a monotone soft-cap some models apply does not change it).
+
+    Computed in fp32 whatever the model's dtype: a bf16 logit near 20 is rounded to a multiple of 0.125, enough
+    to flip near-tied labels between a bf16 and an fp32 run; for a few rows of the output layer fp32 costs nothing."""
     index = torch.as_tensor(list(token_ids), dtype=torch.long, device=weight.device)
-    out = weight.index_select(0, index) @ hidden.to(weight.dtype)
-    return out if bias is None else out + bias.index_select(0, index)
+    out = hidden.float() @ weight.index_select(0, index).float().T
+    return out if bias is None else out + bias.index_select(0, index).float()
 
 
 def full_log_probs(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:

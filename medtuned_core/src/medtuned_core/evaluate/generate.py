@@ -21,11 +21,6 @@ from ..prompt import ALPACA_FORMAT, PromptFormat, encode_prompts
 DEFAULT_MAX_NEW_TOKENS = 512  # the study's budget; also our upper bound
 
 
-def cut_at_stop(text: str, fmt: PromptFormat = ALPACA_FORMAT) -> str:
-    """The answer without what follows the format's stop string (``generate`` includes the stop string)."""
-    return fmt.clean(text)
-
-
 def budget(tokens_expected: int, cap: int = DEFAULT_MAX_NEW_TOKENS) -> int:
     """New-token budget for an answer expected to take ``tokens_expected`` tokens: a margin of 25 % + 8."""
     return max(1, min(cap, math.ceil(tokens_expected * 1.25) + 8))

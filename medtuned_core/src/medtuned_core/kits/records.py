@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import string
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -104,11 +106,16 @@ def check_settings(settings: Mapping[str, Any], known: tuple[str, ...], kit: str
 
 
 def python_loader(reader: Reader) -> Callable[..., Iterable[dict[str, Any]]]:
-    module, _, attr = reader.function.partition(":")
+    return import_function(reader.function, lambda message: DeclarationError(message, key="function"))
+
+
+def import_function(function: str, error: Callable[[str], Exception]) -> Callable[..., Any]:
+    """``"package.module:function"`` imported; else ``error(message)`` is raised (a kit names the file or key)."""
+    module, _, attr = function.partition(":")
     try:
         return getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError) as exc:
-        raise DeclarationError(f"cannot load the reader function {reader.function!r} ({type(exc).__name__}: {exc})", key="function") from None
+        raise error(f"cannot load the reader function {function!r} ({type(exc).__name__}: {exc})") from None
 
 
 def split_path(spec: TaskSpec, reader: Reader, folder: Path, split: str) -> Path:
@@ -161,3 +168,16 @@ def field(path: Path, where: int, unit: str, record: Mapping[str, Any], name: st
         want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise CorpusFormatError(path, where, f"field {name!r} must be {want}, found {type(value).__name__}{at}", unit=unit)
     return value
+
+
+@lru_cache(maxsize=64)
+def template_fields(template: str) -> tuple[str, ...]:
+    """The ``{field}`` names an input template fills from a record (parsed once per template, not per record)."""
+    return tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
+
+
+def require_text(path: Path, where: int, unit: str, record: Mapping[str, Any], names: Iterable[str]) -> None:
+    """Every field in ``names`` present, a string and not blank; else an error naming the file and line."""
+    for name in names:
+        if not field(path, where, unit, record, name).strip():
+            raise CorpusFormatError(path, where, f"field {name!r} is empty", unit=unit)

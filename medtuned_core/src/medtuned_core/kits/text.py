@@ -27,21 +27,19 @@ from __future__ import annotations
 
 import random
 import re
-import string
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import CorpusFormatError, MedTunedError
+from ..errors import MedTunedError
 from ..types import Parsed, UnitScores
 from . import DeclarationError, TaskSpec
 from .labels.kit import module_kit
 from .labels.parse import never_raises, options_from_input, parse_choice, unparsed
 from .labels.score import combine_ratio, row_ids
-from .records import Reader, check_settings, python_loader, read_records, reader_from, split_path
-from .records import field as record_field
+from .records import Reader, check_settings, python_loader, read_records, reader_from, require_text, split_path, template_fields
 
 METRICS = ("rougeL_f1", "exact_match")
 KEYS = ("input", "output", "strip", "option_pattern")
@@ -84,15 +82,13 @@ def load(spec: TaskSpec, folder: Path, split: str, options: Mapping[str, Any]) -
     if cfg.reader.format == "python":
         return python_loader(cfg.reader)(folder, split, dict(options))
     path = split_path(spec, cfg.reader, folder, split)
-    fields = [name for _, name, _, _ in string.Formatter().parse(cfg.input) if name]
-    return (_checked(cfg, path, where, record, fields) for where, record in read_records(cfg.reader, path))
+    return _checked(cfg.reader, path, (*template_fields(cfg.input), cfg.output))
 
 
-def _checked(cfg: TextConfig, path: Path, where: int, record: dict[str, Any], fields: list[str]) -> dict[str, Any]:
-    for name in (*fields, cfg.output):
-        if not record_field(path, where, cfg.reader.unit, record, name).strip():
-            raise CorpusFormatError(path, where, f"field {name!r} is empty", unit=cfg.reader.unit)
-    return record
+def _checked(reader: Reader, path: Path, fields: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    for where, record in read_records(reader, path):
+        require_text(path, where, reader.unit, record, fields)
+        yield record
 
 
 def _clean(cfg: TextConfig, value: Any) -> Any:

@@ -56,6 +56,9 @@ class TrainConfig:
     overlength: str = "drop"  # rows longer than max_seq_length: drop (reported), error, or truncate (reported)
     max_tokens_per_batch: int = 4096  # bound on tokens in one batch (padded: rows x longest); lifted to max_seq_length
     packing: bool = True  # padding-free: rows concatenated, position ids restart per row
+    # Frozen bottom: the input embeddings (with a tied output layer) and the first N decoder layers keep their
+    # weights; the backward pass stops above them, so a step costs less (1 + 2 x trained share of the layers).
+    freeze_layers: int = 0
     # LoRA (peft), merged into the base weights on export.
     lora: bool = False
     lora_r: int = 16
@@ -227,6 +230,10 @@ def validate(config: TrainConfig) -> None:
     for name in ("per_device_batch_size", "gradient_accumulation_steps", "max_tokens_per_batch", "logging_steps", "save_steps", "lora_r"):
         if getattr(config, name) < 1:
             problems.append(f"{name} must be at least 1")
+    if config.freeze_layers < 0:
+        problems.append("freeze_layers must be >= 0")
+    elif config.freeze_layers and config.lora:
+        problems.append("freeze_layers and lora are two ways to train part of the model: choose one")
     if config.max_seq_length is not None and config.max_seq_length < 2:
         problems.append("max_seq_length must be at least 2")
     if config.learning_rate <= 0:

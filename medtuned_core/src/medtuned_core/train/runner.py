@@ -360,6 +360,26 @@ def budget_schedule(config: TrainConfig) -> BudgetSchedule | None:
     return BudgetSchedule(config.lr_scheduler, config.max_minutes * 60)
 
 
+def freeze_bottom(model, layers: int) -> int:
+    """Freeze the input embeddings and the first ``layers`` decoder layers; the number of parameters frozen.
+
+    Nothing below the lowest trained layer needs a gradient, so autograd stops there: a step skips the frozen
+    layers' backward entirely, not only their weight gradients (LoRA still back-propagates through every layer)."""
+    decoder = model.get_decoder() if hasattr(model, "get_decoder") else None
+    stack = getattr(decoder, "layers", None)
+    if stack is None or not hasattr(model, "get_input_embeddings"):
+        raise MedTunedError(f"freeze_layers: cannot find the decoder layers of {type(model).__name__}")
+    if layers >= len(stack):
+        raise MedTunedError(f"freeze_layers={layers} would freeze all {len(stack)} decoder layers")
+    frozen = 0
+    for module in (model.get_input_embeddings(), *stack[:layers]):
+        for p in module.parameters():
+            if p.requires_grad:
+                p.requires_grad_(False)
+                frozen += p.numel()
+    return frozen
+
+
 def apply_lora(model, config: TrainConfig):
     from peft import LoraConfig, get_peft_model
 
@@ -463,6 +483,9 @@ def run_training(config: TrainConfig, *, dry_run: bool = False, overwrite: bool 
         console.print("attention: per-example causal SDPA on packed rows (varlen)")
     if config.lora:
         model = apply_lora(model, config)
+    if config.freeze_layers:
+        frozen = freeze_bottom(model, config.freeze_layers)
+        console.print(f"frozen: the input embeddings and the first {config.freeze_layers} decoder layers ({frozen / 1e6:.1f} M parameters)")
     if main and resume_from is not None:
         for path in discard_incomplete(checkpoints, resume_from):
             console.print(f"discarded incomplete checkpoint {path.name}")

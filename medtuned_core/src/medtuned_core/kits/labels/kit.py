@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import random
 import re
-import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -48,7 +47,7 @@ from typing import Any
 from ...errors import CorpusFormatError
 from ...types import Parsed, UnitScores
 from .. import DeclarationError, TaskSpec
-from ..records import FORMATS, Reader, check_settings, python_loader, read_records, reader_from, split_path
+from ..records import FORMATS, Reader, check_settings, python_loader, read_records, reader_from, require_text, split_path, template_fields
 from ..records import field as record_field
 from .parse import ALL_LETTERS, option_line, options_from_input, parse_answer, parse_choice, parse_label, parse_label_set
 from .score import LABEL_METRICS, MACRO, SET_METRICS, label_set_units, label_units, score_label_sets, score_labels
@@ -94,8 +93,8 @@ class LabelsConfig:
         return tuple(self.letters) if self.shape == "choice" else tuple(self.values.values())
 
     @property
-    def input_fields(self) -> list[str]:
-        return [name for _, name, _, _ in string.Formatter().parse(self.input) if name]
+    def input_fields(self) -> tuple[str, ...]:
+        return template_fields(self.input)
 
     def document_of(self, example_id: str) -> str:
         m = self.document.match(example_id) if self.document else None
@@ -225,10 +224,7 @@ def _checked(cfg: LabelsConfig, path: Path, where: int, record: dict[str, Any]) 
 
     if cfg.shape == "choice":
         return _checked_choice(cfg, path, where, record, fail)
-    for name in cfg.input_fields:
-        value = record_field(path, where, unit, record, name)
-        if not value.strip():
-            raise fail(f"field {name!r} is empty")
+    require_text(path, where, unit, record, cfg.input_fields)
     if cfg.document and not cfg.document.match(record["id"]):
         raise fail(f"id {record['id']!r} does not name its document (document_id = {cfg.document.pattern!r})")
     if cfg.shape == "label":

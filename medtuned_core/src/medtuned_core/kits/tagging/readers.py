@@ -29,6 +29,7 @@ from typing import Any
 from ...corpus import SPLIT_ALIASES, MissingSplitError
 from ...errors import CorpusFormatError
 from ...io import check_file, excerpt, read_datasets_folder, read_json, read_jsonl, read_text
+from ..records import import_function
 from .scheme import TagScheme
 
 JSONL_PATTERNS = ("{split}.jsonl",)
@@ -305,13 +306,7 @@ def read_datasets_tagged(
 def read_function_tagged(function: str, folder: Path, split: str, scheme: TagScheme, layout: ColumnLayout, options: dict[str, Any]) -> list[dict[str, Any]]:
     """The python reader: ``function(folder, split, options)`` (a ``"package.module:function"``) gives the examples,
     checked like records of a JSONL file (numbered by position)."""
-    import importlib
-
-    module, _, attr = function.partition(":")
-    try:
-        read = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        raise CorpusFormatError(folder, None, f"cannot load the reader function {function!r} ({type(exc).__name__}: {exc})") from None
+    read = import_function(function, lambda message: CorpusFormatError(folder, None, message))
     records = list(enumerate(read(folder, split, options), 1))
     for k, example in records:
         if not isinstance(example, dict):
