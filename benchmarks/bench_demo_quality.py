@@ -8,7 +8,7 @@ Runs `medtuned demo` (full profile) ``--runs`` times with those overrides, each 
 (``--seeds``), the zero-shot evaluation once (later runs resume it). Prints, per run, the before/after figures
 with a 95 % bootstrap interval, the training steps and rows seen per task; then each figure's mean over the
 runs. The intervals come from each evaluation's metrics.json (``ci_low``/``ci_high``) when the evaluator
-writes them; otherwise from a TEMPORARY local percentile bootstrap over the sentences of predictions.jsonl
+writes them (the primary metric); otherwise (strict F1, accuracy) from a local percentile bootstrap over the examples of predictions.jsonl
 (marked ``local bootstrap``). Also prints the GAD diagnostics: the mix's GAD share, GAD rows seen, and the
 score-mode choice log-probabilities (how far apart the two answers are, and which one the model prefers).
 """
@@ -44,7 +44,7 @@ def figure_paths(result: dict[str, Any]) -> dict[str, str]:
 
 
 def local_bootstrap(eval_dir: Path, task: str, path: str, samples: int, seed: int = 0) -> tuple[float, float]:
-    """TEMPORARY until the evaluator writes intervals: a 95 % percentile bootstrap of one figure, resampling the
+    """For figures the evaluator gives no interval (strict F1, GAD accuracy): a 95 % percentile bootstrap, resampling the
     task's examples in predictions.jsonl and rescoring each resample through the task's own scorer."""
     from medtuned_core.plugins import get_registry
     from medtuned_core.scoring import parse_row, score_parsed
