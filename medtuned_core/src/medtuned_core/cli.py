@@ -128,7 +128,7 @@ def print_table(table) -> None:
     options = console.options.update(width=10_000)
 
     def width(column, widest: bool) -> int:
-        sizes = [Measurement.get(console, options, cell) for cell in [column.header, *column._cells]]
+        sizes = [Measurement.get(console, options, cell) for cell in [column.header, *column.cells]]
         return max(m.maximum for m in sizes) if widest else min(12, max(m.minimum for m in sizes))
 
     # Borders, padding and separators: the table's natural width less its columns' natural widths.
@@ -262,11 +262,11 @@ def plugins(as_json: bool, show_all: bool) -> None:
 @option_option
 def render(task: str, data_dir: Path | None, split: str, out: Path, templates: Path | None, seed: int, limit: int | None, options: tuple[str, ...]) -> None:
     """Render one task split to Alpaca JSONL (corpus order)."""
+    from .corpus import require_data_dir
     from .jsonl import write_jsonl
     from .render import alpaca, load_templates, render_split
 
-    if data_dir is None:
-        raise MedTunedError("no data directory: pass --data-dir or set MEDTUNED_DATA_DIR")
+    require_data_dir(data_dir)
     reg = registry()
     info = reg.get(task)
     custom = load_templates(templates, known=reg, used_by=[info.name]) if templates else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .errors import MissingDataError
+from .errors import MedTunedError, MissingDataError
 from .io import check_file, iter_lines
 
 # Canonical split -> the file-name stems corpora use for it (BioBERT "devel", i2b2 "dev", HF "validation").
@@ -14,6 +14,12 @@ SPLIT_ALIASES = {
     "validation": ("validation", "valid", "dev", "devel"),
     "test": ("test",),
 }
+
+
+def require_data_dir(data_dir: str | Path | None) -> None:
+    """A command that reads corpora was given their root; else one line saying how to give it."""
+    if data_dir is None:
+        raise MedTunedError("no data directory: pass --data-dir or set MEDTUNED_DATA_DIR")
 
 
 class MissingSplitError(MissingDataError, FileNotFoundError):

@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .corpus import require_data_dir
 from .errors import MedTunedError
 from .jsonl import atomic_writer, write_jsonl
 from .lm_eval_hooks import metric_key
 from .plugins import Registry, get_registry
-from .prompt import ALPACA, AUTO, CHAT, FORMATS, PromptFormat, make_format
+from .prompt import ALPACA, AUTO, CHAT, PromptFormat, choose_format, make_format
 from .render import load_templates, render_split, sample_rows
 from .types import TaskInfo
 
@@ -208,8 +209,7 @@ def export_lm_eval(
         raise MedTunedError(f"--limit must be at least 1, got {limit}")
     if max_new_tokens < 1:
         raise MedTunedError(f"--max-new-tokens must be at least 1, got {max_new_tokens}")
-    if data_dir is None:
-        raise MedTunedError("no data directory: pass --data-dir or set MEDTUNED_DATA_DIR")
+    require_data_dir(data_dir)
     registry = registry or get_registry()
     names = [t.strip() for t in tasks.split(",") if t.strip()] if isinstance(tasks, str) else list(tasks)
     if not names:
@@ -264,8 +264,8 @@ def export_lm_eval(
 
 
 def _format(requested: str, model: str | None, system_prompt: str | None) -> PromptFormat:
-    if requested not in (AUTO, *FORMATS):
-        raise MedTunedError(f"unknown prompt format {requested!r}: choose one of {AUTO}, {', '.join(FORMATS)}")
+    if requested != AUTO:
+        choose_format(requested, None, None)  # an unknown name fails before any model is read
     if model is not None:
         from .prompt import format_for_model
 

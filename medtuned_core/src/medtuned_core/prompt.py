@@ -156,7 +156,7 @@ class ChatFormat:
         self.system_prompt = system_prompt
         self.stop_strings: tuple[str, ...] = ()
         self._before_user = self._after_user = self._end_text = ""
-        self._end_ids: dict[int, list[int]] = {}  # per tokenizer: backends ask for every request
+        self._end_ids: tuple[Any, list[int]] | None = None  # (tokenizer, its end ids): backends ask for every request
         if tokenizer is None:
             return
         if not getattr(tokenizer, "chat_template", None):
@@ -196,9 +196,9 @@ class ChatFormat:
         self._need_tokenizer()
         if not self._end_text:
             return _eos(tokenizer)
-        if id(tokenizer) not in self._end_ids:
-            self._end_ids[id(tokenizer)] = list(tokenizer(self._end_text, add_special_tokens=False)["input_ids"])
-        return list(self._end_ids[id(tokenizer)])
+        if self._end_ids is None or self._end_ids[0] is not tokenizer:
+            self._end_ids = (tokenizer, list(tokenizer(self._end_text, add_special_tokens=False)["input_ids"]))
+        return list(self._end_ids[1])
 
     def _special_end_ids(self, tokenizer: Any) -> list[int]:
         special = set(getattr(tokenizer, "all_special_ids", []) or [])

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .. import cli as core_cli
-from ..errors import MedTunedError
+from ..corpus import require_data_dir
 
 
 @click.command()
@@ -56,8 +56,7 @@ def build(
         raise click.UsageError("give exactly one of --mix SPEC or --preset NAME")
     if out is None:
         raise click.UsageError("--out is required")
-    if data_dir is None:
-        raise MedTunedError("no data directory: pass --data-dir or set MEDTUNED_DATA_DIR")
+    require_data_dir(data_dir)
     spec = load_spec(mix) if mix is not None else load_preset(preset)
     console = None if quiet else Console(stderr=True)
     result = build_mix(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import stats
+from ..corpus import require_data_dir
 from ..errors import MedTunedError, PluginError
 from ..ownership import owns_output
 from ..plugins import Registry, get_registry
@@ -268,8 +269,7 @@ def evaluate(
         raise MedTunedError(f"--limit must be at least 1, got {limit}")
     scorings.check_scoring(choice_scoring)
     permutation = permute.check_permutation(permute_choices)
-    if data_dir is None:
-        raise MedTunedError("no data directory: pass --data-dir or set MEDTUNED_DATA_DIR")
+    require_data_dir(data_dir)
     if out is None:
         raise MedTunedError("no output folder: pass --out")
     registry = registry or get_registry()
